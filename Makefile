@@ -1,0 +1,64 @@
+# Two commands: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+
+# The laptop default: DEBUG on, SQLite, embedded broker, emails as files.
+RUN_ENV := DEBUG=$${DEBUG:-true}
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test setup setup-test lint migrate chaos clean lock
+
+$(VENV)/.python-ok:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	@touch $@
+
+# Installs exactly the versions pinned in requirements.lock.
+$(VENV)/.installed-run: $(VENV)/.python-ok pyproject.toml requirements.lock
+	$(PIP) install -q -c requirements.lock -e .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-run
+	$(PIP) install -q -c requirements.lock -e '.[test]'
+	@touch $@
+
+setup: $(VENV)/.installed-run
+	@mkdir -p var
+	$(RUN_ENV) $(PY) manage.py migrate --no-input -v0
+	$(RUN_ENV) $(PY) manage.py ingest_papers --source file --sample
+	$(RUN_ENV) $(PY) manage.py collectstatic --no-input -v0
+
+setup-test: $(VENV)/.installed-test
+
+## make run: set everything up, then start web, worker and beat (Ctrl-C stops all).
+run: setup
+	@$(RUN_ENV) $(PY) manage.py ensure_demo_admin
+	@echo "Daily Papers at http://$(HOST):$(PORT)/  (outbox: http://$(HOST):$(PORT)/outbox/)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(RUN_ENV) $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 & \
+	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=INFO & \
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload; \
+	wait
+
+## make test: set up the test environment and run every test.
+test: setup-test
+	$(PY) -m ruff check .
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run -v0
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup-test
+	$(PY) -m ruff check .
+
+# Regenerate requirements.lock from pyproject.toml (review the diff).
+lock:
+	rm -rf /tmp/dp-lock && $(PYTHON) -m venv /tmp/dp-lock
+	/tmp/dp-lock/bin/pip install -q --upgrade pip
+	/tmp/dp-lock/bin/pip install -q '.[test,ses]'
+	/tmp/dp-lock/bin/pip freeze --exclude-editable | grep -vi '^daily-papers' > requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,23 @@
+"""The Celery app: ``celery -A config worker`` and ``celery -A config beat``."""
+
+import os
+
+from celery import Celery
+
+from config.env import exit_on_config_error
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("config")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _fail_fast_on_bad_settings(sender, **kwargs):
+    # Reading one setting imports them all, so a bad variable stops the
+    # worker with one line instead of a traceback at the first task.
+    from django.conf import settings
+
+    with exit_on_config_error():
+        settings.INSTALLED_APPS  # noqa: B018

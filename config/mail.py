@@ -1,0 +1,120 @@
+"""Email backends chosen by ``EMAIL_PROVIDER``, and the local outbox.
+
+The outbox backend writes one ``.eml`` file per message under ``var/outbox/``
+so a laptop without any mail server can see exactly what readers would get.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+
+from config.env import ConfigError, env_str
+
+# provider name -> (anymail backend path, required env vars, optional env vars)
+# Optional API-URL overrides let tests and staging point a real anymail
+# backend at a local fake provider.
+ANYMAIL_PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "postmark": (
+        "anymail.backends.postmark.EmailBackend",
+        ("POSTMARK_SERVER_TOKEN",),
+        ("POSTMARK_API_URL", "POSTMARK_MESSAGE_STREAM"),
+    ),
+    "mailgun": (
+        "anymail.backends.mailgun.EmailBackend",
+        ("MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN"),
+        ("MAILGUN_API_URL", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+    ),
+    "amazon_ses": (
+        "anymail.backends.amazon_ses.EmailBackend",
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"),
+        ("AMAZON_SES_CONFIGURATION_SET_NAME",),
+    ),
+    "brevo": (
+        "anymail.backends.brevo.EmailBackend",
+        ("BREVO_API_KEY",),
+        ("BREVO_API_URL",),
+    ),
+    "sendgrid": (
+        "anymail.backends.sendgrid.EmailBackend",
+        ("SENDGRID_API_KEY",),
+        ("SENDGRID_API_URL",),
+    ),
+}
+
+LOCAL_BACKENDS = {
+    "file": "config.mail.OutboxBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    # In-memory, for tests only.
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+
+PROVIDER_NAMES = (*LOCAL_BACKENDS, *ANYMAIL_PROVIDERS)
+
+
+def email_settings(provider: str) -> dict:
+    """Settings for the chosen provider. Missing credentials fail here, at
+    start-up, rather than at the first send hours later."""
+    provider = provider.lower()
+    if provider in LOCAL_BACKENDS:
+        return {"EMAIL_BACKEND": LOCAL_BACKENDS[provider], "ANYMAIL": {}}
+    if provider not in ANYMAIL_PROVIDERS:
+        raise ConfigError(
+            f"EMAIL_PROVIDER={provider!r} is unknown; choose one of {', '.join(PROVIDER_NAMES)}"
+        )
+    backend, required, optional = ANYMAIL_PROVIDERS[provider]
+    missing = [name for name in required if not env_str(name)]
+    if missing:
+        raise ConfigError(f"EMAIL_PROVIDER={provider} needs {', '.join(missing)} to be set")
+    anymail: dict = {}
+    if provider == "amazon_ses":
+        try:
+            import boto3  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "EMAIL_PROVIDER=amazon_ses needs boto3; install it with pip install '.[ses]'"
+            ) from None
+        anymail["AMAZON_SES_CLIENT_PARAMS"] = {"region_name": env_str("AWS_DEFAULT_REGION")}
+        if env_str("AMAZON_SES_CONFIGURATION_SET_NAME"):
+            anymail["AMAZON_SES_CONFIGURATION_SET_NAME"] = env_str(
+                "AMAZON_SES_CONFIGURATION_SET_NAME"
+            )
+    else:
+        for name in (*required, *optional):
+            if env_str(name) and name != "POSTMARK_MESSAGE_STREAM":
+                anymail[name] = env_str(name)
+    return {"EMAIL_BACKEND": backend, "ANYMAIL": anymail}
+
+
+class OutboxBackend(BaseEmailBackend):
+    """Writes each message to ``EMAIL_OUTBOX_DIR/<time>-<id>.eml``.
+
+    Files are written under a temporary name and renamed, so a reader of the
+    folder never sees half a message.
+    """
+
+    _lock = threading.Lock()
+
+    def send_messages(self, email_messages):
+        outbox = Path(settings.EMAIL_OUTBOX_DIR)
+        outbox.mkdir(parents=True, exist_ok=True)
+        sent = 0
+        for message in email_messages:
+            if not message.recipients():
+                continue
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
+            name = f"{stamp}-{uuid.uuid4().hex[:12]}.eml"
+            tmp = outbox / f".{name}.tmp"
+            data = message.message().as_bytes(linesep="\n")
+            with self._lock:
+                tmp.write_bytes(data)
+                os.replace(tmp, outbox / name)
+            sent += 1
+        return sent

@@ -1,0 +1,59 @@
+"""JSON / JSON Lines files of Hugging Face Daily Papers items."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+from newsletter.ingest.hf import hf_item_parse
+from newsletter.ingest.records import DocumentError, IngestReport, RecordError
+from newsletter.ingest.store import records_store
+
+SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample_daily_papers.json"
+
+
+def file_items_read(path: Path) -> list:
+    """Items from a JSON array, a ``{"papers": [...]}`` object, or JSON Lines."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DocumentError(f"cannot read {path}: {exc}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise DocumentError(f"{path} is neither JSON nor JSON Lines (line {number})") from None
+        return items
+    if isinstance(document, dict) and isinstance(document.get("papers"), list):
+        return document["papers"]
+    if isinstance(document, list):
+        return document
+    raise DocumentError(f"{path} holds no list of papers (a JSON array or {{\"papers\": [...]}})")
+
+
+def papers_ingest_file(*, path: Path, featured_on: date | None = None) -> IngestReport:
+    """Ingest a file. Items without a featured date get ``featured_on``.
+
+    A malformed item is skipped with its reason; an unreadable document
+    raises DocumentError before anything is written.
+    """
+    items = file_items_read(path)
+    report = IngestReport(fetched=len(items))
+    records = []
+    for index, item in enumerate(items):
+        try:
+            record = hf_item_parse(item, source="file")
+        except RecordError as exc:
+            report.skipped.append((f"item {index + 1}", str(exc)))
+            continue
+        if record.featured_on is None:
+            record.featured_on = featured_on
+        records.append(record)
+    return records_store(records=records, report=report)

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+
+
+class RecordError(ValueError):
+    """One source record cannot be used; the rest of the run goes on."""
+
+
+class DocumentError(ValueError):
+    """A whole source document is unusable (not JSON, not Atom): nothing is written."""
+
+
+@dataclasses.dataclass
+class PaperRecord:
+    """A paper as one source reports it, normalised. ``None`` means "this
+    source does not know", so it never erases what another source said."""
+
+    arxiv_id: str
+    source: str
+    version: int | None = None
+    title: str | None = None
+    abstract: str | None = None
+    authors: list[str] | None = None
+    published_on: date | None = None
+    featured_on: date | None = None
+    upvotes: int | None = None
+    num_comments: int | None = None
+    github_repo: str | None = None
+    github_stars: int | None = None
+    project_page: str | None = None
+    thumbnail: str | None = None
+    ai_summary: str | None = None
+    ai_keywords: list[str] | None = None
+    arxiv_categories: list[str] | None = None
+    primary_category: str | None = None
+    organization: str | None = None
+    withdrawn_at: datetime | None = None
+
+
+@dataclasses.dataclass
+class IngestReport:
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+
+    def add(self, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def merge(self, other: IngestReport) -> None:
+        self.fetched += other.fetched
+        self.created += other.created
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+        self.skipped.extend(other.skipped)
+
+    def summary(self) -> str:
+        line = (
+            f"fetched {self.fetched}, created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, skipped {len(self.skipped)}"
+        )
+        if self.skipped:
+            reasons = "; ".join(f"{key}: {reason}" for key, reason in self.skipped[:5])
+            more = f" (+{len(self.skipped) - 5} more)" if len(self.skipped) > 5 else ""
+            line += f" ({reasons}{more})"
+        return line

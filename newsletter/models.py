@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import re
+
+from django.db import models
+from django.utils import timezone
+
+ARXIV_ID_RE = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+
+
+def split_arxiv_id(raw: str) -> tuple[str, int | None]:
+    """``"2507.06607v2"`` -> ``("2507.06607", 2)``; raises ValueError if it is no arXiv id."""
+    match = ARXIV_ID_RE.match((raw or "").strip())
+    if not match:
+        raise ValueError(f"not an arXiv id: {raw!r}")
+    version = match.group("v")
+    return match.group("id"), int(version) if version else None
+
+
+class Topic(models.Model):
+    slug = models.SlugField(max_length=60, unique=True)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, help_text="What the topic covers, shown to readers.")
+    keywords = models.TextField(
+        blank=True,
+        help_text="Words and phrases that signal the topic, one per line or comma-separated.",
+    )
+    active = models.BooleanField(default=True, help_text="Retired topics are neither offered nor tagged.")
+    position = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in re.split(r"[,\n]", self.keywords) if k.strip()]
+
+
+class Paper(models.Model):
+    class Source(models.TextChoices):
+        HF = "hf", "Hugging Face"
+        ARXIV = "arxiv", "arXiv"
+        FILE = "file", "File"
+
+    arxiv_id = models.CharField("arXiv id", max_length=32, unique=True, help_text="Without version.")
+    version = models.PositiveSmallIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=500)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True, help_text="Author names, in order.")
+    published_on = models.DateField("arXiv date", null=True, blank=True)
+    featured_on = models.DateField("featured on", null=True, blank=True, db_index=True)
+    upvotes = models.PositiveIntegerField(default=0)
+    num_comments = models.PositiveIntegerField(default=0)
+    github_repo = models.URLField(max_length=500, blank=True)
+    github_stars = models.PositiveIntegerField(null=True, blank=True)
+    project_page = models.URLField(max_length=500, blank=True)
+    thumbnail = models.URLField(max_length=500, blank=True)
+    ai_summary = models.TextField(blank=True)
+    ai_keywords = models.JSONField(default=list, blank=True)
+    arxiv_categories = models.JSONField(default=list, blank=True)
+    primary_category = models.CharField(max_length=32, blank=True)
+    organization = models.CharField(max_length=200, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.FILE)
+    sources = models.JSONField(default=list, blank=True, help_text="Every source that reported it.")
+    topics = models.ManyToManyField(Topic, through="PaperTopic", related_name="papers", blank=True)
+    # Topics an editor took off; automatic tagging never puts them back.
+    excluded_topics = models.ManyToManyField(Topic, related_name="+", blank=True)
+    # Editor-owned fields: ingestion never overwrites them once set.
+    title_edited = models.BooleanField(default=False)
+    abstract_edited = models.BooleanField(default=False)
+    hidden = models.BooleanField(default=False)
+    pinned = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-featured_on", "-pinned", "-upvotes", "arxiv_id"]
+        indexes = [models.Index(fields=["featured_on", "hidden"], name="paper_edition_idx")]
+
+    def __str__(self):
+        return f"{self.arxiv_id} {self.title[:80]}"
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.arxiv_id}"
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    def excerpt(self, limit: int = 300) -> str:
+        text = " ".join((self.ai_summary or self.abstract).split())
+        if len(text) <= limit:
+            return text
+        cut = text[:limit].rsplit(" ", 1)[0]
+        return cut.rstrip(",;:") + "…"
+
+
+class PaperTopic(models.Model):
+    class Origin(models.TextChoices):
+        AUTO = "auto", "Automatic"
+        EDITOR = "editor", "Editor"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE)
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.AUTO)
+    score = models.FloatField(default=0.0, help_text="Tagger confidence; 1.0 for editor choices.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "topic"], name="uniq_paper_topic"),
+        ]
+
+    def __str__(self):
+        return f"{self.paper.arxiv_id} · {self.topic.slug} ({self.origin})"
+
+
+class Edition(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    date = models.DateField(unique=True)
+    note = models.TextField("editor's note", blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-date"]
+
+    def __str__(self):
+        return f"Edition of {self.date:%Y-%m-%d}"
+
+    def papers(self):
+        """The edition's visible papers, pins first, then by attention."""
+        return (
+            Paper.objects.filter(featured_on=self.date, hidden=False)
+            .order_by("-pinned", "-upvotes", "-num_comments", "arxiv_id")
+        )
+
+
+class Delivery(models.Model):
+    """One reader's digest of one edition. The unique constraint and the
+    conditional claim (PENDING -> SENDING) make sending at most once."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+
+    subscriber = models.ForeignKey(
+        "subscribers.Subscriber", on_delete=models.CASCADE, related_name="deliveries"
+    )
+    edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="deliveries")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    reason = models.CharField(max_length=200, blank=True, help_text="Why it was skipped or failed.")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    provider_message_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    paper_ids = models.JSONField(default=list, blank=True, help_text="arXiv ids sent, in order.")
+    due_at = models.DateTimeField(default=timezone.now, help_text="When the reader's hour came.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "edition"], name="uniq_delivery_per_edition"),
+        ]
+        indexes = [
+            models.Index(fields=["edition", "status"], name="delivery_edition_status_idx"),
+            models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
+        ]
+
+    def __str__(self):
+        return f"Delivery #{self.pk} ({self.status})"
+
+
+class WorkerPing(models.Model):
+    """Proof that a Celery worker is consuming the queue: the web process or
+    beat creates a row and enqueues a task; the worker stamps ``answered_at``."""
+
+    requested_at = models.DateTimeField(default=timezone.now)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    hostname = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+
+    def __str__(self):
+        return f"Ping #{self.pk}"
+
+

@@ -1,0 +1,38 @@
+"""Read-only queries shared by views, emails and the admin."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+
+from newsletter.models import Paper, PaperTopic
+
+
+def latest_edition_date(*, on_or_before: date | None = None) -> date | None:
+    """The newest date with visible papers, not after ``on_or_before`` (today)."""
+    limit = on_or_before or timezone.localdate()
+    return (
+        Paper.objects.filter(hidden=False, featured_on__lte=limit)
+        .order_by("-featured_on")
+        .values_list("featured_on", flat=True)
+        .first()
+    )
+
+
+def edition_papers(*, day: date) -> QuerySet[Paper]:
+    """The visible papers of a day, pins first, topics prefetched (no N+1)."""
+    return (
+        Paper.objects.filter(featured_on=day, hidden=False)
+        .order_by("-pinned", "-upvotes", "-num_comments", "arxiv_id")
+        .prefetch_related(
+            Prefetch(
+                "papertopic_set",
+                queryset=PaperTopic.objects.select_related("topic")
+                .filter(topic__active=True)
+                .order_by("-score"),
+                to_attr="topic_links",
+            )
+        )
+    )

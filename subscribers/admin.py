@@ -1,0 +1,31 @@
+from django.contrib import admin
+
+from subscribers.models import ConsentRecord, Subscriber, Suppression
+
+
+class ConsentInline(admin.TabularInline):
+    model = ConsentRecord
+    extra = 0
+    can_delete = False
+    readonly_fields = ["kind", "source", "wording_version", "wording", "ip", "user_agent", "created_at"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    list_display = ["email", "status", "frequency", "timezone", "send_hour", "paused", "created_at"]
+    list_filter = ["status", "frequency", "paused", "topics"]
+    search_fields = ["email"]
+    filter_horizontal = ["topics"]
+    readonly_fields = ["created_at", "updated_at", "confirmed_at", "unsubscribed_at"]
+    inlines = [ConsentInline]
+    show_full_result_count = False
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email_hash", "reason", "created_at", "lifted_at"]
+    list_filter = ["reason"]
+    search_fields = ["email_hash"]

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import hashlib
+
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def email_hash(email: str) -> str:
+    """A hash of the normalised address: lets us recognise an address we must
+    never mail again without storing the address itself. Not keyed with
+    SECRET_KEY on purpose: rotating the key must not forget suppressions."""
+    normalised = (email or "").strip().lower().encode()
+    return hashlib.sha256(b"daily-papers-suppression:" + normalised).hexdigest()
+
+
+class Subscriber(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending confirmation"
+        ACTIVE = "active", "Active"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+        BOUNCED = "bounced", "Bounced"
+        COMPLAINED = "complained", "Complained"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+
+    email = models.EmailField(max_length=254)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
+    )
+    topics = models.ManyToManyField("newsletter.Topic", related_name="subscribers", blank=True)
+    keywords = models.TextField(blank=True, help_text="Free-text keywords, comma-separated.")
+    frequency = models.CharField(max_length=6, choices=Frequency.choices, default=Frequency.DAILY)
+    weekday = models.PositiveSmallIntegerField(
+        default=0, help_text="Weekly readers' day: 0 is Monday, 6 is Sunday."
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    send_hour = models.PositiveSmallIntegerField(default=7, help_text="Local hour, 0–23.")
+    paused = models.BooleanField(default=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="uniq_subscriber_email_ci"),
+            models.CheckConstraint(
+                condition=models.Q(send_hour__gte=0, send_hour__lte=23), name="send_hour_0_23"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(weekday__gte=0, weekday__lte=6), name="weekday_0_6"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "send_hour"], name="subscriber_due_idx")]
+
+    def __str__(self):
+        return self.email
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in self.keywords.replace("\n", ",").split(",") if k.strip()]
+
+
+class ConsentRecord(models.Model):
+    """Proof of consent: what was shown, when, from where, through which path."""
+
+    class Kind(models.TextChoices):
+        SIGNUP = "signup", "Signup"
+        CONFIRMATION = "confirmation", "Confirmation"
+
+    class Source(models.TextChoices):
+        WEB = "web", "Web form"
+        IMPORT = "import", "Import"
+        ADMIN = "admin", "Admin"
+
+    subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="consents")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.WEB)
+    wording = models.TextField(help_text="The exact consent text shown.")
+    wording_version = models.CharField(max_length=20)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.kind} via {self.source} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Suppression(models.Model):
+    """Addresses we must not mail, stored as hashes so they survive erasure."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", "Hard bounce"
+        SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
+        COMPLAINED = "complained", "Spam complaint"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed at the provider"
+        INVALID = "invalid", "Invalid recipient"
+        ERASED = "erased", "Data erased at the reader's request"
+        MANUAL = "manual", "Suppressed by an editor"
+
+    email_hash = models.CharField(max_length=64, db_index=True)
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lifted_reason = models.CharField(max_length=500, blank=True)
+    lifted_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["email_hash"],
+                condition=models.Q(lifted_at__isnull=True),
+                name="uniq_active_suppression",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_reason_display()} ({self.email_hash[:10]}…)"

@@ -1,0 +1,51 @@
+import pytest
+from django.utils import timezone
+
+from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
+from newsletter.models import Paper
+
+pytestmark = pytest.mark.django_db
+
+
+def test_home_lists_the_sample_papers_under_the_banner(client):
+    papers_ingest_file(path=SAMPLE_PATH, featured_on=timezone.localdate())
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Get trending papers in your email inbox!" in html
+    assert html.count('class="paper"') == 91
+    assert 'href="/subscribe/"' in html
+    # Title, authors, excerpt and links of the first paper.
+    assert "Decoder-Hybrid-Decoder Architecture for Efficient Reasoning with Long Generation" in html
+    assert "Liliang Ren" in html
+    assert "https://arxiv.org/abs/2507.06607" in html
+    assert "https://github.com/microsoft/ArchScale" in html
+    assert "Model architectures" in html  # a topic tag
+
+
+def test_home_escapes_paper_text_and_hides_hidden_papers(client):
+    today = timezone.localdate()
+    Paper.objects.create(arxiv_id="2501.00001", title="<script>alert(1)</script>", featured_on=today)
+    Paper.objects.create(arxiv_id="2501.00002", title="Hidden paper", featured_on=today, hidden=True)
+    html = client.get("/").content.decode()
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Hidden paper" not in html
+
+
+def test_home_without_papers_says_so(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert "No papers yet" in response.content.decode()
+
+
+def test_subscribe_placeholder_does_not_pretend(client):
+    response = client.get("/subscribe/")
+    assert response.status_code == 200
+    assert "<form" not in response.content.decode()
+
+
+def test_healthz(client):
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
