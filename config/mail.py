@@ -118,3 +118,19 @@ class OutboxBackend(BaseEmailBackend):
                 os.replace(tmp, outbox / name)
             sent += 1
         return sent
+
+
+def bulk_message_options(*, provider: str | None = None) -> dict:
+    """Attributes every bulk (list) message carries for the configured
+    provider, e.g. Postmark's broadcast message stream, so digests never share
+    a reputation stream with transactional mail. Apply with
+    ``for k, v in bulk_message_options().items(): setattr(message, k, v)``."""
+    provider = (provider or settings.EMAIL_PROVIDER).lower()
+    if provider == "postmark":
+        return {"esp_extra": {"MessageStream": settings.POSTMARK_MESSAGE_STREAM}}
+    if provider == "amazon_ses":
+        # SES keys bulk vs. transactional on the configuration set.
+        return {}
+    if provider in {"mailgun", "sendgrid", "brevo"}:
+        return {}
+    return {}
