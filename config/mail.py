@@ -128,9 +128,6 @@ def bulk_message_options(*, provider: str | None = None) -> dict:
     provider = (provider or settings.EMAIL_PROVIDER).lower()
     if provider == "postmark":
         return {"esp_extra": {"MessageStream": settings.POSTMARK_MESSAGE_STREAM}}
-    if provider == "amazon_ses":
-        # SES keys bulk vs. transactional on the configuration set.
-        return {}
-    if provider in {"mailgun", "sendgrid", "brevo"}:
-        return {}
+    # Others separate bulk mail by account settings (SES: the configuration
+    # set in AMAZON_SES_CONFIGURATION_SET_NAME) or need nothing per message.
     return {}
