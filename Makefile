@@ -5,16 +5,15 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
 # The laptop default: DEBUG on, SQLite, embedded broker, emails as files.
-RUN_ENV := DEBUG=$${DEBUG:-true}
 HOST ?= 127.0.0.1
 PORT ?= 8000
+RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
 .PHONY: run test setup setup-test lint migrate chaos clean lock
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
 	@touch $@
 
 # Installs exactly the versions pinned in requirements.lock.
