@@ -7,3 +7,7 @@ threads = int(os.environ.get("WEB_THREADS", "2"))
 accesslog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 timeout = 30
+
+# Access lines pass through the same redaction as application logs: request
+# paths carry signed tokens.
+logger_class = "config.gunicorn_logging.RedactingLogger"

@@ -2,7 +2,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from config.security import throttled_login
 from newsletter import admin_views
+
+# Admin is the only authenticated area: throttle password guessing.
+admin.site.login = throttled_login(admin.site.login)
 
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
