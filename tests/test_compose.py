@@ -89,7 +89,11 @@ def test_readme_commands_run_against_local_services(
     assert (status, body) == (200, "ok\n")
     status, body = get("/")
     assert status == 200 and "Get trending papers in your email inbox!" in body
+    get("/unsubscribe/secret-token-value/")
     # Beat schedules the heartbeat; the worker runs it.
     wait_for(lambda: WorkerPing.objects.filter(answered_at__isnull=False).exists(),
              timeout=90, what="a heartbeat from beat through the worker", service=worker)
     assert beat.proc.poll() is None, beat.output()
+    # Access lines are written, with signed tokens masked.
+    assert '"GET /healthz/' in web.output()
+    assert "secret-token-value" not in web.output() and "/unsubscribe/[token]/" in web.output()
