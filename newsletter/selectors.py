@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
 from newsletter.models import Paper, PaperTopic
@@ -36,3 +36,11 @@ def edition_papers(*, day: date) -> QuerySet[Paper]:
             )
         )
     )
+
+
+def edition_fingerprint(*, day: date) -> str:
+    """Changes whenever a paper of the day is added or saved: the cache key
+    of rendered edition pages (a short TTL covers tag-only changes)."""
+    stats = Paper.objects.filter(featured_on=day).aggregate(n=Count("id"), last=Max("updated_at"))
+    last = stats["last"].timestamp() if stats["last"] else 0
+    return f"{stats['n']}-{last:.6f}"

@@ -1,12 +1,18 @@
 from django.shortcuts import render
 
-from newsletter.selectors import edition_papers, latest_edition_date
+from newsletter.selectors import edition_fingerprint, edition_papers, latest_edition_date
 
 
 def home(request):
     day = latest_edition_date()
-    papers = list(edition_papers(day=day)) if day else []
-    return render(request, "newsletter/home.html", {"day": day, "papers": papers})
+    context = {"day": day}
+    if day:
+        # The list is rendered once per change of the day's papers (the
+        # template caches it under this fingerprint); the queryset stays lazy
+        # so a cache hit costs two small queries.
+        context["papers"] = edition_papers(day=day)
+        context["fingerprint"] = edition_fingerprint(day=day)
+    return render(request, "newsletter/home.html", context)
 
 
 def healthz(request):

@@ -31,6 +31,15 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
+@pytest.fixture(autouse=True)
+def _isolated_cache():
+    """Each test starts with an empty cache (rate limits, page fragments)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

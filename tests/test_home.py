@@ -49,3 +49,14 @@ def test_healthz(client):
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.content == b"ok\n"
+
+
+def test_home_shows_an_editors_change_at_once(client):
+    today = timezone.localdate()
+    paper = Paper.objects.create(arxiv_id="2501.00003", title="Soon hidden", featured_on=today)
+    Paper.objects.create(arxiv_id="2501.00004", title="Stays", featured_on=today)
+    assert "Soon hidden" in client.get("/").content.decode()  # now cached
+    paper.hidden = True
+    paper.save()
+    html = client.get("/").content.decode()
+    assert "Soon hidden" not in html and "Stays" in html

@@ -1,18 +1,10 @@
 import logging
 
 import pytest
-from django.core.cache import cache
 
 from config.security import RedactingFilter, redact
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.mark.parametrize("path", ["/", "/subscribe/", "/does-not-exist/", "/admin/login/"])
