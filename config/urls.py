@@ -7,6 +7,8 @@ from newsletter import admin_views
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/", admin.site.urls),
+    # Provider webhooks: /anymail/<provider>/tracking/ (see README).
+    path("anymail/", include("anymail.urls")),
     path("", include("newsletter.urls")),
     path("", include("subscribers.urls")),
 ]
