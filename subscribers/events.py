@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,9 @@ logger = logging.getLogger(__name__)
 
 Kind = ProviderEvent.Kind
 Status = Subscriber.Status
+
+# Payloads nested deeper than this are cut when stored.
+MAX_DEPTH = 20
 
 # The sweep leaves an event alone after this many failed attempts; the admin
 # lists it as stuck and can retry it.
@@ -53,17 +57,23 @@ def provider_name(esp_name: str) -> str:
     return (esp_name or "unknown").strip().lower().replace(" ", "_")[:30]
 
 
-def _clean(value: Any) -> Any:
-    """A JSON-safe copy without NUL characters, which PostgreSQL refuses in
-    text and JSON. Form posts (a QueryDict) become plain dicts."""
+def _clean(value: Any, depth: int = 0) -> Any:
+    """A copy the database accepts as JSON: no NUL characters or lone
+    surrogates, no NaN or infinities, nesting cut at MAX_DEPTH (no real event is that deep). Form
+    posts (a QueryDict) become plain dicts."""
+    if depth > MAX_DEPTH:
+        return "(nested too deep)"
     if hasattr(value, "lists"):
         value = {k: v[0] if len(v) == 1 else v for k, v in value.lists()}
     if isinstance(value, dict):
-        return {_clean(str(k)): _clean(v) for k, v in value.items()}
+        return {_clean(str(k)): _clean(v, depth + 1) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
+        return [_clean(v, depth + 1) for v in value]
     if isinstance(value, str):
-        return value.replace("\x00", "")
+        # JSON may carry lone surrogates ("\ud800"), which no database can encode.
+        return value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
     if value is None or isinstance(value, bool | int | float):
         return value
     return _clean(str(value))

@@ -7,19 +7,22 @@ import logging
 from anymail.exceptions import AnymailError
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.http import HttpResponse
 
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PREFIX = "/anymail/"
 
-# What anymail raises on a payload it cannot parse (bad JSON, a list where
-# an object belongs, missing fields), on a webhook URL whose provider is not
+# What anymail raises on a payload it cannot parse (bad JSON, JSON nested
+# beyond Python's recursion limit, a list where an object belongs, missing
+# fields), on a webhook URL whose provider is not
 # configured, or on an inbound message posted to a tracking URL. Database
 # errors and our own bugs are none of these: they stay 500s, so the provider
 # retries and nothing is lost.
 BAD_PAYLOAD = (
-    ValueError, KeyError, TypeError, AttributeError, IndexError, AnymailError, ImproperlyConfigured,
+    ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, AnymailError,
+    ImproperlyConfigured,
 )
 
 
@@ -43,6 +46,14 @@ class WebhookGuardMiddleware:
             if length > settings.WEBHOOK_MAX_BODY_BYTES:
                 logger.warning("webhook %s refused: %d bytes is over the limit", request.path, length)
                 return HttpResponse("Request body too large.\n", status=413, content_type="text/plain")
+            # One commit for the whole post (a SendGrid batch holds hundreds
+            # of events); a server error stores none of it, and the
+            # provider's retry brings it all again.
+            with transaction.atomic():
+                response = self.get_response(request)
+                if response.status_code >= 500:
+                    transaction.set_rollback(True)
+            return response
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -307,3 +307,23 @@ def test_a_failing_event_is_counted_and_does_not_block_the_others(settings):
     assert failing.processed_at is None and failing.attempts == MAX_ATTEMPTS
     assert "OverflowError" in failing.error
     assert reader_status(grace) == Status.COMPLAINED
+
+
+@pytest.mark.django_db
+def test_tasks_wrap_the_core_and_beat_runs_the_sweep(settings):
+    from config.celery import app
+    from subscribers.tasks import process_provider_event, sweep_provider_events
+
+    reader = make_reader("ada@example.com")
+    with time_machine.travel(NOW, tick=False) as clock:
+        first = record(event_type="unsubscribed")
+        second = record(event_type="complained", recipient="grace@example.com")
+        process_provider_event(first.pk)
+        clock.shift(dt.timedelta(minutes=5))
+        sweep_provider_events()
+
+    assert reader_status(reader) == Status.UNSUBSCRIBED
+    second.refresh_from_db()
+    assert second.result == "no reader has this address: nothing changed"  # done by the sweep
+    task = settings.CELERY_BEAT_SCHEDULE["provider-events-sweep"]["task"]
+    assert task == sweep_provider_events.name and task in app.tasks

@@ -164,6 +164,26 @@ def test_mailgun_valid_signature_without_basic_auth_is_refused(client, mailgun_k
     assert not ProviderEvent.objects.exists()
 
 
+def test_mailgun_legacy_form_webhook_is_understood(client, mailgun_key):
+    # Mailgun's older webhooks post form fields instead of JSON.
+    reader = make_reader("ada@example.com")
+    form = {
+        "event": "bounced", "recipient": "ada@example.com", "domain": "mg.example.org", "code": "550",
+        "error": "5.1.1 The email account that you tried to reach does not exist.",
+        "message-headers": json.dumps([["Message-Id", "<20261120.1@mg.example.org>"],
+                                       ["X-Mailgun-Variables", '{"delivery_id": "nope"}']]),
+        "Message-Id": "<20261120.1@mg.example.org>", **p.mailgun_signature(mailgun_key),
+    }
+
+    response = client.post("/anymail/mailgun/tracking/", form, **p.basic_auth())
+    process_pending()
+
+    assert response.status_code == 200
+    event = ProviderEvent.objects.get()
+    assert event.payload["event"] == "bounced" and event.metadata == {"delivery_id": "nope"}
+    assert reader_status(reader) == Status.BOUNCED
+
+
 # --- Amazon SES -------------------------------------------------------------
 
 def test_ses_bounce_notification_suppresses_each_bounced_recipient(client):

@@ -4,6 +4,7 @@ a crash, never a change to readers or the suppression list."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import time_machine
@@ -187,3 +188,39 @@ def test_webhook_enqueues_processing_after_commit(client, django_capture_on_comm
 
     assert len(callbacks) == 1  # the replay enqueues nothing
     assert ProviderEvent.objects.count() == 1
+
+
+def test_nan_and_deep_nesting_are_stored_safely(client):
+    reader = make_reader("ada@example.com")
+    nested = "[" * 200 + "]" * 200
+    body = json.dumps(p.postmark_open("ada@example.com"))[:-1] + f', "ReadSeconds": NaN, "Deep": {nested}}}'
+
+    response = p.post_json(client, "/anymail/postmark/tracking/", body)
+    process_pending()
+
+    assert response.status_code == 200
+    event = ProviderEvent.objects.get()
+    assert event.payload["ReadSeconds"] is None
+    assert "(nested too deep)" in json.dumps(event.payload["Deep"])
+    assert reader_status(reader) == Status.ACTIVE
+
+
+def test_json_too_deep_to_parse_is_refused(client, caplog):
+    reader = make_reader("ada@example.com")
+
+    response = p.post_json(client, "/anymail/postmark/tracking/", "[" * 100_000 + "]" * 100_000)
+
+    assert response.status_code == 400
+    assert_nothing_changed(reader)
+
+
+def test_lone_surrogates_are_stored_safely(client):
+    reader = make_reader("ada@example.com")
+    body = json.dumps(p.postmark_bounce("ada@example.com"))[:-1] + ', "Details": "bad \\ud800 text"}'
+
+    response = p.post_json(client, "/anymail/postmark/tracking/", body)
+    process_pending()
+
+    assert response.status_code == 200
+    assert ProviderEvent.objects.get().mta_response == "bad ? text"
+    assert reader_status(reader) == Status.BOUNCED
