@@ -59,8 +59,8 @@ def provider_name(esp_name: str) -> str:
 
 def _clean(value: Any, depth: int = 0) -> Any:
     """A copy the database accepts as JSON: no NUL characters or lone
-    surrogates, no NaN or infinities, nesting cut at MAX_DEPTH (no real event is that deep). Form
-    posts (a QueryDict) become plain dicts."""
+    surrogates, no NaN or infinities, nesting cut at MAX_DEPTH (no real
+    event is that deep). Form posts (a QueryDict) become plain dicts."""
     if depth > MAX_DEPTH:
         return "(nested too deep)"
     if hasattr(value, "lists"):

@@ -27,9 +27,11 @@ BAD_PAYLOAD = (
 
 
 class WebhookGuardMiddleware:
-    """Refuses webhook bodies over ``WEBHOOK_MAX_BODY_BYTES`` with 413 before
-    anything reads them, and answers a payload anymail cannot parse with 400
-    and one log line instead of a 500 and a traceback."""
+    """For ``/anymail/`` only: refuses bodies over ``WEBHOOK_MAX_BODY_BYTES``
+    with 413 before anything reads them; stores a post's events in one
+    transaction, rolled back if the answer is a server error; answers a
+    payload anymail cannot parse with 400 and one log line instead of a 500
+    and a traceback."""
 
     def __init__(self, get_response):
         self.get_response = get_response
