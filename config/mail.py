@@ -7,6 +7,7 @@ so a laptop without any mail server can see exactly what readers would get.
 from __future__ import annotations
 
 import os
+import re
 import threading
 import uuid
 from datetime import UTC, datetime
@@ -28,8 +29,11 @@ ANYMAIL_PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     ),
     "mailgun": (
         "anymail.backends.mailgun.EmailBackend",
-        ("MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN"),
-        ("MAILGUN_API_URL", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+        # Without its own signing key anymail would check webhook signatures
+        # with the API key, which Mailgun no longer uses to sign: every
+        # event would be refused.
+        ("MAILGUN_API_KEY", "MAILGUN_SENDER_DOMAIN", "MAILGUN_WEBHOOK_SIGNING_KEY"),
+        ("MAILGUN_API_URL",),
     ),
     "amazon_ses": (
         "anymail.backends.amazon_ses.EmailBackend",
@@ -44,7 +48,7 @@ ANYMAIL_PROVIDERS: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
     "sendgrid": (
         "anymail.backends.sendgrid.EmailBackend",
         ("SENDGRID_API_KEY",),
-        ("SENDGRID_API_URL",),
+        ("SENDGRID_API_URL", "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"),
     ),
 }
 
@@ -73,6 +77,7 @@ def email_settings(provider: str) -> dict:
     missing = [name for name in required if not env_str(name)]
     if missing:
         raise ConfigError(f"EMAIL_PROVIDER={provider} needs {', '.join(missing)} to be set")
+    _check_credentials(provider, (*required, *optional))
     anymail: dict = {}
     if provider == "amazon_ses":
         try:
@@ -91,6 +96,56 @@ def email_settings(provider: str) -> dict:
             if env_str(name) and name != "POSTMARK_MESSAGE_STREAM":
                 anymail[name] = env_str(name)
     return {"EMAIL_BACKEND": backend, "ANYMAIL": anymail}
+
+
+AWS_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+MIN_WEBHOOK_PASSWORD = 16
+
+
+def _check_credentials(provider: str, names: tuple[str, ...]) -> None:
+    """Catch malformed credentials we can recognise without asking the
+    provider, so they fail at start-up rather than at the first send."""
+    for name in names:
+        value = env_str(name)
+        if name.endswith("_API_URL") and value and not value.startswith(("https://", "http://")):
+            raise ConfigError(f"{name}={value!r} must be an https:// address")
+    region = env_str("AWS_DEFAULT_REGION")
+    if provider == "amazon_ses" and not AWS_REGION_RE.match(region):
+        raise ConfigError(f"AWS_DEFAULT_REGION={region!r} is not an AWS region name (e.g. eu-west-1)")
+    key = env_str("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY")
+    if provider == "sendgrid" and key:
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        try:
+            load_pem_public_key(f"-----BEGIN PUBLIC KEY-----\n{key}\n-----END PUBLIC KEY-----".encode())
+        except (ValueError, TypeError):
+            raise ConfigError(
+                "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY is not a public key; copy the "
+                "verification key from SendGrid's Event Webhook settings"
+            ) from None
+
+
+def webhook_secrets(raw: str, *, provider: str, debug: bool) -> list[str]:
+    """The ``user:password`` pairs providers must send with every webhook
+    (several, comma-separated, while rotating). Required once a real
+    provider sends mail and DEBUG is off: without it anyone could post
+    bounces and unsubscribe readers."""
+    secrets = [part.strip() for part in raw.split(",") if part.strip()]
+    for secret in secrets:
+        user, sep, password = secret.partition(":")
+        if not (sep and user and password):
+            raise ConfigError("ANYMAIL_WEBHOOK_SECRET must be user:password (several separated by commas)")
+        if not debug and len(password) < MIN_WEBHOOK_PASSWORD:
+            raise ConfigError(
+                f"ANYMAIL_WEBHOOK_SECRET's password is too short; use at least {MIN_WEBHOOK_PASSWORD} "
+                "random characters"
+            )
+    if not secrets and not debug and provider.lower() in ANYMAIL_PROVIDERS:
+        raise ConfigError(
+            f"ANYMAIL_WEBHOOK_SECRET must be set (user:password) when EMAIL_PROVIDER={provider.lower()} "
+            "and DEBUG is off; the provider's webhook URL carries it"
+        )
+    return secrets
 
 
 class OutboxBackend(BaseEmailBackend):

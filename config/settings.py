@@ -16,7 +16,7 @@ from config.env import (
     env_list,
     env_str,
 )
-from config.mail import email_settings
+from config.mail import email_settings, webhook_secrets
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -61,6 +61,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
+    # Before anything reads a body: refuses oversized webhook posts.
+    "subscribers.webhooks.WebhookGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -154,6 +156,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "newsletter.tasks.heartbeat",
         "schedule": env_int("HEARTBEAT_EVERY_SECONDS", 60, minimum=5),
     },
+    # Provider events whose processing task was lost (broker down, worker
+    # killed) are picked up here.
+    "provider-events-sweep": {
+        "task": "subscribers.tasks.sweep_provider_events",
+        "schedule": env_int("PROVIDER_EVENTS_SWEEP_SECONDS", 60, minimum=5),
+    },
 }
 
 # Email
@@ -161,7 +169,15 @@ EMAIL_PROVIDER = env_str("EMAIL_PROVIDER", "file").lower()
 _email = email_settings(EMAIL_PROVIDER)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 ANYMAIL = _email["ANYMAIL"]
-ANYMAIL["WEBHOOK_SECRET"] = env_str("ANYMAIL_WEBHOOK_SECRET") or None
+ANYMAIL["WEBHOOK_SECRET"] = webhook_secrets(
+    env_str("ANYMAIL_WEBHOOK_SECRET"), provider=EMAIL_PROVIDER, debug=DEBUG
+)
+# Webhook posts larger than this are refused with 413 before being read.
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+# This many soft bounces (on different messages) within the window suppress
+# an address, as a hard bounce would.
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3, minimum=1)
+SOFT_BOUNCE_WINDOW_DAYS = env_int("SOFT_BOUNCE_WINDOW_DAYS", 30, minimum=1)
 EMAIL_OUTBOX_DIR = Path(env_str("EMAIL_OUTBOX_DIR", str(VAR_DIR / "outbox")))
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

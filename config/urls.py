@@ -11,6 +11,8 @@ admin.site.login = throttled_login(admin.site.login)
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/", admin.site.urls),
+    # Provider webhooks: /anymail/<provider>/tracking/ (see README).
+    path("anymail/", include("anymail.urls")),
     path("", include("newsletter.urls")),
     path("", include("subscribers.urls")),
 ]

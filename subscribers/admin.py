@@ -1,6 +1,7 @@
 from django.contrib import admin
 
-from subscribers.models import ConsentRecord, Subscriber, Suppression
+from subscribers import admin_events  # noqa: F401  (suppression and provider-event admin)
+from subscribers.models import ConsentRecord, Subscriber
 
 
 class ConsentInline(admin.TabularInline):
@@ -23,9 +24,3 @@ class SubscriberAdmin(admin.ModelAdmin):
     inlines = [ConsentInline]
     show_full_result_count = False
 
-
-@admin.register(Suppression)
-class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["email_hash", "reason", "created_at", "lifted_at"]
-    list_filter = ["reason"]
-    search_fields = ["email_hash"]

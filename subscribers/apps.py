@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class SubscribersConfig(AppConfig):
     name = "subscribers"
     verbose_name = "Readers"
+
+    def ready(self):
+        # Connects the anymail tracking-signal receiver.
+        from subscribers import signals  # noqa: F401

@@ -4,6 +4,7 @@ import hashlib
 
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 def email_hash(email: str) -> str:
@@ -123,3 +124,68 @@ class Suppression(models.Model):
 
     def __str__(self):
         return f"{self.get_reason_display()} ({self.email_hash[:10]}…)"
+
+
+class ProviderEvent(models.Model):
+    """One event reported by the email provider's tracking webhook, stored
+    once. The webhook only stores; ``subscribers.events.provider_event_process``
+    applies it (reader status, suppression) and stamps ``processed_at``."""
+
+    class Kind(models.TextChoices):
+        HARD_BOUNCE = "hard_bounce", "Hard bounce"
+        SOFT_BOUNCE = "soft_bounce", "Soft bounce"
+        DEFERRED = "deferred", "Deferred"
+        COMPLAINT = "complaint", "Spam complaint"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribed at the provider"
+        DELIVERED = "delivered", "Delivered"
+        OPENED = "opened", "Opened"
+        CLICKED = "clicked", "Clicked"
+        FAILED = "failed", "Failed: our message or account"
+        OTHER = "other", "Other"
+
+    provider = models.CharField(max_length=30)
+    # sha256 of the provider's event id (or of the payload when it has none)
+    # and the recipient: the same report posted twice has the same key.
+    event_key = models.CharField(max_length=64)
+    event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=20, help_text="Anymail's normalized event type.")
+    reject_reason = models.CharField(max_length=20, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, db_index=True)
+    recipient = models.CharField(max_length=254)
+    recipient_hash = models.CharField(max_length=64)
+    message_id = models.CharField(max_length=255, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    description = models.CharField(max_length=500, blank=True)
+    mta_response = models.CharField(max_length=1000, blank=True)
+    payload = models.JSONField(default=dict, blank=True, help_text="The provider's event, as received.")
+    occurred_at = models.DateTimeField(null=True, blank=True, help_text="As reported by the provider.")
+    received_at = models.DateTimeField(default=timezone.now)
+    delivery = models.ForeignKey(
+        "newsletter.Delivery", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="provider_events",
+    )
+    subscriber = models.ForeignKey(
+        Subscriber, null=True, blank=True, on_delete=models.SET_NULL, related_name="provider_events"
+    )
+    processed_at = models.DateTimeField(null=True, blank=True)
+    result = models.CharField(max_length=200, blank=True, help_text="What processing did.")
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Failed processing attempts.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_key"], name="uniq_provider_event"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["recipient_hash", "kind", "received_at"], name="provider_event_recipient_idx"
+            ),
+            models.Index(
+                fields=["received_at"], condition=models.Q(processed_at__isnull=True),
+                name="provider_event_pending_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.provider} {self.event_type} #{self.pk}"

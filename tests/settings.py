@@ -12,6 +12,8 @@ os.environ.setdefault("EMAIL_PROVIDER", "locmem")
 os.environ.setdefault("DEFAULT_FROM_EMAIL", "Daily Papers <papers@example.org>")
 os.environ.setdefault("SITE_URL", "https://papers.example.org")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Providers send this basic auth with every webhook (subprocesses inherit it).
+os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "hooks:test-webhook-password-0123456789")
 # Tests keep their own broker folder, outbox and SQLite files apart from a
 # running `make run`.
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))

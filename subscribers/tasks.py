@@ -1,0 +1,38 @@
+"""Celery tasks: thin wrappers that take ids, re-fetch state and call the core."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from subscribers.events import provider_event_process, provider_events_sweep
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def process_provider_event(event_id: int) -> None:
+    """Apply one stored provider event. Idempotent (processing twice is a
+    no-op); on failure the sweep retries it, so no Celery retries here."""
+    provider_event_process(event_id=event_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_provider_events() -> None:
+    """Run by beat: processes events whose task was lost. Idempotent."""
+    provider_events_sweep()
+
+
+def provider_event_enqueue(event_id: int) -> None:
+    """Hand an event to a worker without ever failing the webhook: if the
+    broker is unreachable the event is already stored and the sweep will
+    process it. ``retry=False`` so a dead broker costs one attempt, not a
+    webhook timeout."""
+    try:
+        process_provider_event.apply_async((event_id,), retry=False)
+    except Exception as exc:
+        logger.warning(
+            "could not enqueue provider event %s (%s); the sweep will process it",
+            event_id, type(exc).__name__,
+        )
