@@ -111,7 +111,7 @@ def _snippet(body: bytes, limit: int = 200) -> str:
 def _read(response) -> bytes:
     body = response.read(MAX_BYTES + 1)
     if len(body) > MAX_BYTES:
-        raise DocumentError(f"the response is larger than {MAX_BYTES // (1024 * 1024)} MB")
+        raise DocumentError(f"the response is larger than {MAX_BYTES:,} bytes")
     return body
 
 

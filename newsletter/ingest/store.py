@@ -95,6 +95,8 @@ def _create(record: PaperRecord) -> Paper | None:
                 arxiv_id=record.arxiv_id, source=record.source, sources=[record.source], **fields
             )
     except IntegrityError:
+        if not Paper.objects.filter(arxiv_id=record.arxiv_id).exists():
+            raise  # not a concurrent insert: a real constraint failed
         return None
 
 

@@ -15,7 +15,9 @@ Keyword syntax (``Topic.keywords``: one item per line, or comma-separated):
                          start it with (?i) to ignore case), on a line of its own
 
 The topic's name and description are matched too, as phrases split at
-commas, "&" and "and", with weight ``DESCRIPTION_WEIGHT``.
+commas, "&" and "and": with weight ``DESCRIPTION_WEIGHT`` next to keywords,
+or ``NAME_ONLY_WEIGHT`` for a topic that has no keywords yet (so a topic an
+editor just named already finds papers).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from functools import lru_cache
 # abstract: title hits get this bonus on top of their abstract weight.
 TITLE_BONUS = 2.0
 DESCRIPTION_WEIGHT = 0.5
+NAME_ONLY_WEIGHT = 1.5
 
 _TOKEN_RE = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)*|[.,;:!?()\[\]]")
 _WEIGHT_RE = re.compile(r"\^(-?\d+(?:\.\d+)?)$")
@@ -194,8 +197,9 @@ def _description_phrases(name: str, description: str) -> list[str]:
 def topic_keywords(name: str, description: str, keywords: str) -> tuple[Keyword, ...]:
     """A topic's compiled keywords (cached: the same text compiles once)."""
     compiled: dict[tuple, Keyword] = {}
+    weight = DESCRIPTION_WEIGHT if keyword_items(keywords) else NAME_ONLY_WEIGHT
     for phrase in _description_phrases(name, description):
-        keyword = keyword_parse(phrase, weight=DESCRIPTION_WEIGHT)
+        keyword = keyword_parse(phrase, weight=weight)
         if keyword is not None:
             compiled[(keyword.keys, False)] = keyword
     for item in keyword_items(keywords):

@@ -122,7 +122,9 @@ class Command(BaseCommand):
         category = options["category"]
         if not category:
             raise CommandError("--source arxiv needs --category (e.g. cs.CL)")
-        max_results = options["max_results"] or settings.ARXIV_MAX_RESULTS
+        max_results = options["max_results"]
+        if max_results is None:
+            max_results = settings.ARXIV_MAX_RESULTS
         if max_results < 1:
             raise CommandError("--max must be at least 1")
         return category, papers_ingest_arxiv(category=category, max_results=max_results, progress=progress)
