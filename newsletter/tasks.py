@@ -32,17 +32,23 @@ def heartbeat() -> None:
     WorkerPing.objects.filter(requested_at__lt=now - timezone.timedelta(days=1)).delete()
 
 
+def _report_log(scope: str, report) -> None:
+    for key, reason in report.skipped:
+        log.warning("%s: skipped %s: %s", scope, key, reason)
+    log.info("%s: %s", scope, report.summary())
+
+
 @shared_task(ignore_result=True)
 def ingest_hf_recent() -> None:
     """Run by beat every INGEST_HF_EVERY_MINUTES: today's and yesterday's
     Daily Papers (UTC), to pick up new papers and refresh upvotes and
-    comments. Idempotent and all-or-nothing per run; a failure is logged and
-    the next run tries again (the HTTP layer already retried)."""
+    comments. Idempotent and all-or-nothing per run; a failure raises (the
+    HTTP layer already retried) and the next run simply tries again."""
     from newsletter.ingest.hf import papers_ingest_hf
 
     today = timezone.now().astimezone(UTC).date()
     report = papers_ingest_hf(days=[today - timedelta(days=1), today])
-    log.info("hf %s..%s: %s", today - timedelta(days=1), today, report.summary())
+    _report_log(f"hf {today - timedelta(days=1)}..{today}", report)
 
 
 @shared_task(ignore_result=True)
@@ -55,7 +61,7 @@ def ingest_arxiv_daily() -> None:
     report, errors = papers_ingest_arxiv_categories(
         categories=settings.ARXIV_CATEGORIES, max_results=settings.ARXIV_MAX_RESULTS
     )
-    log.info("arxiv %s: %s", ",".join(settings.ARXIV_CATEGORIES), report.summary())
+    _report_log(f"arxiv {','.join(settings.ARXIV_CATEGORIES)}", report)
     if errors:
         raise RuntimeError("arXiv ingestion failed for: " + " | ".join(errors))
 

@@ -1,5 +1,6 @@
 """One row per arXiv id, the best of every source, and editors have the last word."""
 
+import threading
 from datetime import date
 
 import pytest
@@ -127,3 +128,65 @@ def test_a_database_error_while_storing_rolls_back_the_whole_batch():
         records_store(records=records)
 
     assert not Paper.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_runs_inserting_the_same_new_paper_end_with_one_merged_row(require_postgres):
+    # Run A inserts the paper and keeps its transaction open; run B tries to
+    # insert the same id, waits on the unique index, then merges into A's row.
+    from django.db import connection, connections, transaction
+
+    from newsletter.ingest.store import paper_upsert
+    from tests.conftest import wait_for
+
+    inserted, release = threading.Event(), threading.Event()
+    outcomes, errors = {}, []
+
+    def run_a():
+        try:
+            with transaction.atomic():
+                outcomes["a"] = paper_upsert(record=PaperRecord(
+                    arxiv_id="2508.00001", source="hf", title="From HF", upvotes=12))
+                inserted.set()
+                release.wait(30)
+        except Exception as exc:  # reported below; a thread cannot fail the test itself
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    def run_b():
+        try:
+            report = records_store(records=[PaperRecord(
+                arxiv_id="2508.00001", source="arxiv", version=1, title="From arXiv",
+                arxiv_categories=["cs.CL"])])
+            outcomes["b"] = (report.created, report.updated)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    a = threading.Thread(target=run_a)
+    a.start()
+    assert inserted.wait(30)
+    b = threading.Thread(target=run_b)
+    b.start()
+
+    def b_is_waiting():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            return cursor.fetchone()[0] >= 1
+
+    wait_for(b_is_waiting, timeout=30, what="run B to wait for run A's insert")
+    release.set()
+    a.join(30)
+    b.join(30)
+
+    assert errors == []
+    assert outcomes == {"a": "created", "b": (0, 1)}
+    paper = Paper.objects.get()
+    assert (paper.upvotes, paper.arxiv_categories, paper.title, paper.sources) == (
+        12, ["cs.CL"], "From arXiv", ["hf", "arxiv"]
+    )

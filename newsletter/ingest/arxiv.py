@@ -239,7 +239,6 @@ def papers_ingest_arxiv(
     )
     report = IngestReport(fetched=len(entries) + len(skipped))
     for label, reason in skipped:
-        log.warning("skipped %s: %s", label, reason)
         report.skip(label, reason)
     return records_store(records=[e.record() for e in entries], report=report, progress=progress)
 

@@ -158,9 +158,7 @@ def hf_items_parse(
         try:
             record = hf_item_parse(item, source=source)
         except RecordError as exc:
-            label = _item_label(item, number, prefix)
-            log.warning("skipped %s: %s", label, exc)
-            report.skip(label, str(exc))
+            report.skip(_item_label(item, number, prefix), str(exc))
             continue
         if record.featured_on is None:
             record.featured_on = featured_on

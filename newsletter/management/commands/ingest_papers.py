@@ -37,13 +37,14 @@ class ProgressBar:
             line = f"\r{label:<24} [{bar}] {done}/{total}"
         else:
             line = f"\r{label:<24} {done} papers"
-        self.stream.write(line.ljust(70), ending="")
+        # Plain text: Django would colour all of stderr as an error.
+        self.stream.write(line.ljust(70), ending="", style_func=str)
         self.stream.flush()
         self.shown = True
 
     def close(self) -> None:
         if self.shown:
-            self.stream.write("")
+            self.stream.write("", style_func=str)
 
 
 class Command(BaseCommand):
