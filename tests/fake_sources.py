@@ -117,8 +117,8 @@ def hf_item(
     paper = {
         "id": arxiv_id,
         "authors": [
-            {"_id": "a1", "name": "Ada Lovelace", "hidden": False},
-            {"_id": "a2", "name": "Alan Turing", "hidden": False},
+            {"_id": "a1", "name": "First Author", "hidden": False},
+            {"_id": "a2", "name": "Second Author", "hidden": False},
         ],
         "publishedAt": "2025-08-01T17:59:58.000Z",
         "submittedOnDailyAt": f"{featured}T01:23:45.678Z",
@@ -148,7 +148,7 @@ def atom_entry(
     version: int = 1,
     title: str = "A paper",
     summary: str = "An abstract.",
-    authors: tuple[str, ...] = ("Ada Lovelace",),
+    authors: tuple[str, ...] = ("First Author",),
     published: str = "2025-08-04T17:59:58Z",
     updated: str | None = None,
     primary: str = "cs.CL",

@@ -238,7 +238,7 @@ def test_html_in_a_title_is_stored_as_text(hf):
         ({"upvotes": -1}, "upvotes is not a non-negative whole number"),
         ({"upvotes": True}, "upvotes is not a non-negative whole number"),
         ({"upvotes": 10**12}, "upvotes is absurdly large (1000000000000)"),
-        ({"authors": "Ada"}, "authors is not a list"),
+        ({"authors": "Author One"}, "authors is not a list"),
         ({"ai_keywords": [1, 2]}, "ai_keywords is not a list of text"),
         ({"submittedOnDailyAt": "2025-13-45T00:00:00Z"},
          "submittedOnDailyAt is not a date: '2025-13-45T00:00:00Z'"),

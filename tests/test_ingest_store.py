@@ -42,7 +42,8 @@ def test_a_paper_from_both_sources_is_one_row_with_the_best_of_both(sources):
     serve(hf, arxiv,
           items=[hf_item("2508.00001", title="Old title", upvotes=40, comments=2,
                          ai_summary="Short summary.", githubRepo="https://github.com/x/y")],
-          entries=[atom_entry("2508.00001", version=2, title="Revised title", authors=("Ada", "Alan"),
+          entries=[atom_entry("2508.00001", version=2, title="Revised title",
+                              authors=("Author One", "Author Two"),
                               published="2025-07-30T10:00:00Z", primary="cs.LG",
                               categories=("cs.LG", "cs.CL"))])
 
@@ -53,7 +54,7 @@ def test_a_paper_from_both_sources_is_one_row_with_the_best_of_both(sources):
     assert (paper.upvotes, paper.num_comments, paper.featured_on) == (40, 2, DAY)  # from Hugging Face
     assert (paper.ai_summary, paper.github_repo) == ("Short summary.", "https://github.com/x/y")
     assert (paper.primary_category, paper.arxiv_categories) == ("cs.LG", ["cs.LG", "cs.CL"])  # from arXiv
-    assert (paper.version, paper.title, paper.authors) == (2, "Revised title", ["Ada", "Alan"])
+    assert (paper.version, paper.title, paper.authors) == (2, "Revised title", ["Author One", "Author Two"])
     assert paper.published_on == date(2025, 7, 30)  # arXiv's own date wins
     assert (paper.source, paper.sources) == ("hf", ["hf", "arxiv"])
 
