@@ -5,7 +5,10 @@ defaults (SQLite, an embedded broker, emails as files) need no services;
 production refuses to start without a real SECRET_KEY.
 """
 
+import re
 from pathlib import Path
+
+from celery.schedules import crontab
 
 from config.env import (
     ConfigError,
@@ -195,7 +198,39 @@ if not DEBUG and not env_str("POSTAL_ADDRESS"):
 # Papers and digests
 HF_API_URL = env_str("HF_API_URL", "https://huggingface.co").rstrip("/")
 ARXIV_API_URL = env_str("ARXIV_API_URL", "https://export.arxiv.org").rstrip("/")
+for _name, _url in (("HF_API_URL", HF_API_URL), ("ARXIV_API_URL", ARXIV_API_URL)):
+    if not _url.startswith(("http://", "https://")):
+        raise ConfigError(f"{_name}={_url!r} must start with http:// or https://")
 ARXIV_CATEGORIES = env_list("ARXIV_CATEGORIES", "cs.CL,cs.LG,cs.AI,cs.CV")
+for _category in ARXIV_CATEGORIES:
+    if not re.match(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$", _category):
+        raise ConfigError(f"ARXIV_CATEGORIES: {_category!r} is not an arXiv category (e.g. cs.CL)")
+HF_PAGE_SIZE = env_int("HF_PAGE_SIZE", 50, minimum=1)
+HF_MAX_PAGES = env_int("HF_MAX_PAGES", 20, minimum=1)
+ARXIV_PAGE_SIZE = env_int("ARXIV_PAGE_SIZE", 100, minimum=1)
+ARXIV_MAX_RESULTS = env_int("ARXIV_MAX_RESULTS", 200, minimum=1)
+# arXiv's terms: no more than one request every three seconds.
+ARXIV_REQUEST_INTERVAL_SECONDS = env_float("ARXIV_REQUEST_INTERVAL_SECONDS", 3.0, minimum=0.0)
+INGEST_HTTP_TIMEOUT_SECONDS = env_float("INGEST_HTTP_TIMEOUT_SECONDS", 30.0, minimum=0.1)
+INGEST_HTTP_RETRIES = env_int("INGEST_HTTP_RETRIES", 3, minimum=0)
+INGEST_HTTP_BACKOFF_SECONDS = env_float("INGEST_HTTP_BACKOFF_SECONDS", 2.0, minimum=0.0)
+INGEST_HTTP_BACKOFF_MAX_SECONDS = env_float("INGEST_HTTP_BACKOFF_MAX_SECONDS", 60.0, minimum=0.0)
+# Schedules (UTC). 0 minutes turns the Hugging Face refresh off; an empty
+# ARXIV_CATEGORIES turns the arXiv run off.
+INGEST_HF_EVERY_MINUTES = env_int("INGEST_HF_EVERY_MINUTES", 60, minimum=0)
+INGEST_ARXIV_HOUR_UTC = env_int("INGEST_ARXIV_HOUR_UTC", 6, minimum=0)
+if INGEST_ARXIV_HOUR_UTC > 23:
+    raise ConfigError(f"INGEST_ARXIV_HOUR_UTC={INGEST_ARXIV_HOUR_UTC} must be an hour from 0 to 23")
+if INGEST_HF_EVERY_MINUTES:
+    CELERY_BEAT_SCHEDULE["ingest-hf-recent"] = {
+        "task": "newsletter.tasks.ingest_hf_recent",
+        "schedule": INGEST_HF_EVERY_MINUTES * 60,
+    }
+if ARXIV_CATEGORIES:
+    CELERY_BEAT_SCHEDULE["ingest-arxiv-daily"] = {
+        "task": "newsletter.tasks.ingest_arxiv_daily",
+        "schedule": crontab(minute=15, hour=INGEST_ARXIV_HOUR_UTC),
+    }
 DIGEST_MAX_PAPERS = env_int("DIGEST_MAX_PAPERS", 10, minimum=1)
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
 

@@ -19,6 +19,15 @@ class TopicAdmin(admin.ModelAdmin):
     def paper_count(self, obj):
         return obj._papers
 
+    def save_model(self, request, obj, form, change):
+        from newsletter.tagging import topics_retag_later
+
+        super().save_model(request, obj, form, change)
+        # Existing papers follow a new topic or a change in what it matches;
+        # the re-tag runs on the worker once this save has committed.
+        if not change or {"name", "description", "keywords", "active"} & set(form.changed_data):
+            topics_retag_later(topic_ids=[obj.pk])
+
 
 class PaperTopicInline(admin.TabularInline):
     model = PaperTopic

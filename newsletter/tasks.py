@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+from datetime import UTC, timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from newsletter.models import WorkerPing
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(ignore_result=True)
@@ -25,3 +30,48 @@ def heartbeat() -> None:
     WorkerPing.objects.create(requested_at=now, answered_at=now, hostname=socket.gethostname()[:200])
     # Keep the table small: one day of heartbeats is plenty.
     WorkerPing.objects.filter(requested_at__lt=now - timezone.timedelta(days=1)).delete()
+
+
+def _report_log(scope: str, report) -> None:
+    for key, reason in report.skipped:
+        log.warning("%s: skipped %s: %s", scope, key, reason)
+    log.info("%s: %s", scope, report.summary())
+
+
+@shared_task(ignore_result=True)
+def ingest_hf_recent() -> None:
+    """Run by beat every INGEST_HF_EVERY_MINUTES: today's and yesterday's
+    Daily Papers (UTC), to pick up new papers and refresh upvotes and
+    comments. Idempotent and all-or-nothing per run; a failure raises (the
+    HTTP layer already retried) and the next run simply tries again."""
+    from newsletter.ingest.hf import papers_ingest_hf
+
+    today = timezone.now().astimezone(UTC).date()
+    report = papers_ingest_hf(days=[today - timedelta(days=1), today])
+    _report_log(f"hf {today - timedelta(days=1)}..{today}", report)
+
+
+@shared_task(ignore_result=True)
+def ingest_arxiv_daily() -> None:
+    """Run by beat once a day: the newest ARXIV_MAX_RESULTS submissions of
+    each of ARXIV_CATEGORIES, one category after another (one process keeps
+    arXiv's one-request-every-3-seconds rule). Idempotent."""
+    from newsletter.ingest.arxiv import papers_ingest_arxiv_categories
+
+    report, errors = papers_ingest_arxiv_categories(
+        categories=settings.ARXIV_CATEGORIES, max_results=settings.ARXIV_MAX_RESULTS
+    )
+    _report_log(f"arxiv {','.join(settings.ARXIV_CATEGORIES)}", report)
+    if errors:
+        raise RuntimeError("arXiv ingestion failed for: " + " | ".join(errors))
+
+
+@shared_task(ignore_result=True)
+def topics_retag(topic_ids: list[int] | None = None) -> None:
+    """Re-tag existing papers for these topics (all when None), after an
+    editor added a topic or changed what it matches. Editor decisions are
+    kept. Idempotent: running it twice gives the same tags."""
+    from newsletter.tagging import papers_retag
+
+    count = papers_retag(topic_ids=topic_ids)
+    log.info("re-tagged %d papers for topics %s", count, topic_ids or "all")

@@ -14,6 +14,10 @@ os.environ.setdefault("SITE_URL", "https://papers.example.org")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 # Providers send this basic auth with every webhook (subprocesses inherit it).
 os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "hooks:test-webhook-password-0123456789")
+# No test reaches the real paper sources: unless a test points them at its
+# local fake server, they answer "connection refused" at once.
+os.environ.setdefault("HF_API_URL", "http://127.0.0.1:9")
+os.environ.setdefault("ARXIV_API_URL", "http://127.0.0.1:9")
 # Tests keep their own broker folder, outbox and SQLite files apart from a
 # running `make run`.
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))

@@ -6,8 +6,8 @@ import json
 from datetime import date
 from pathlib import Path
 
-from newsletter.ingest.hf import hf_item_parse
-from newsletter.ingest.records import DocumentError, IngestReport, RecordError
+from newsletter.ingest.hf import hf_items_parse
+from newsletter.ingest.records import DocumentError, IngestReport
 from newsletter.ingest.store import records_store
 
 SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample_daily_papers.json"
@@ -38,22 +38,14 @@ def file_items_read(path: Path) -> list:
     raise DocumentError(f"{path} holds no list of papers (a JSON array or {{\"papers\": [...]}})")
 
 
-def papers_ingest_file(*, path: Path, featured_on: date | None = None) -> IngestReport:
+def papers_ingest_file(*, path: Path, featured_on: date | None = None, progress=None) -> IngestReport:
     """Ingest a file. Items without a featured date get ``featured_on``.
 
-    A malformed item is skipped with its reason; an unreadable document
-    raises DocumentError before anything is written.
+    A malformed item is skipped with its number, id and reason; an unreadable
+    document raises DocumentError before anything is written; the rest is
+    stored in one transaction. Idempotent.
     """
     items = file_items_read(path)
     report = IngestReport(fetched=len(items))
-    records = []
-    for index, item in enumerate(items):
-        try:
-            record = hf_item_parse(item, source="file")
-        except RecordError as exc:
-            report.skipped.append((f"item {index + 1}", str(exc)))
-            continue
-        if record.featured_on is None:
-            record.featured_on = featured_on
-        records.append(record)
-    return records_store(records=records, report=report)
+    records = hf_items_parse(items=items, source="file", report=report, featured_on=featured_on)
+    return records_store(records=records, report=report, progress=progress)

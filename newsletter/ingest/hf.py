@@ -1,14 +1,30 @@
-"""The Hugging Face ``/api/daily_papers`` item format."""
+"""The Hugging Face Daily Papers API: ``GET {HF_API_URL}/api/daily_papers``.
+
+``hf_item_parse`` turns one item into a PaperRecord (the file source uses it
+too); ``hf_day_fetch`` pages through one day; ``papers_ingest_hf`` fetches
+every requested day first and only then writes, in one transaction.
+"""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
-from newsletter.ingest.records import PaperRecord, RecordError
+from django.conf import settings
+
+from newsletter.ingest.fetch import Response, http_get
+from newsletter.ingest.records import DocumentError, IngestReport, PaperRecord, RecordError
+from newsletter.ingest.store import records_store
 from newsletter.models import split_arxiv_id
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE = 500
 MAX_TEXT = 20_000
+# Counts land in PositiveIntegerFields; anything above is garbage, not fame.
+MAX_COUNT = 2_147_483_647
 
 
 def _text(value, field: str, *, limit: int = MAX_TEXT) -> str | None:
@@ -27,23 +43,26 @@ def _int(value, field: str) -> int | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise RecordError(f"{field} is not a non-negative whole number")
+    if value > MAX_COUNT:
+        raise RecordError(f"{field} is absurdly large ({value})")
     return value
 
 
 def _datetime(value, field: str) -> datetime | None:
     if value in (None, ""):
         return None
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > 40:
         raise RecordError(f"{field} is not a date")
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise RecordError(f"{field} is not a date: {value[:40]!r}") from None
+        raise RecordError(f"{field} is not a date: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _date(value, field: str) -> date | None:
     parsed = _datetime(value, field)
-    return parsed.date() if parsed else None
+    return parsed.astimezone(UTC).date() if parsed else None
 
 
 def _url(value, field: str) -> str | None:
@@ -57,7 +76,11 @@ def _url(value, field: str) -> str | None:
 
 
 def hf_item_parse(item, *, source: str = "hf") -> PaperRecord:
-    """One Daily Papers item -> PaperRecord, or RecordError saying why not."""
+    """One Daily Papers item -> PaperRecord, or RecordError saying why not.
+
+    Optional fields may be absent or null; unknown fields are ignored. Text
+    is whitespace-normalised and stored as text (templates escape it).
+    """
     if not isinstance(item, dict):
         raise RecordError("item is not an object")
     paper = item.get("paper")
@@ -114,3 +137,99 @@ def hf_item_parse(item, *, source: str = "hf") -> PaperRecord:
         organization=org_name,
         withdrawn_at=_datetime(paper.get("withdrawnAt"), "withdrawnAt"),
     )
+
+
+def _item_label(item, number: int, prefix: str) -> str:
+    paper = item.get("paper") if isinstance(item, dict) else None
+    raw_id = paper.get("id") if isinstance(paper, dict) else None
+    label = f"{prefix}item {number}"
+    if isinstance(raw_id, str) and raw_id.strip():
+        label += f" ({raw_id.strip()[:40]})"
+    return label
+
+
+def hf_items_parse(
+    *, items: list, source: str, report: IngestReport, featured_on: date | None = None, prefix: str = ""
+) -> list[PaperRecord]:
+    """Parse items, skipping (and reporting, by number and id) the malformed
+    ones. Items without a featured date get ``featured_on``."""
+    records = []
+    for number, item in enumerate(items, start=1):
+        try:
+            record = hf_item_parse(item, source=source)
+        except RecordError as exc:
+            report.skip(_item_label(item, number, prefix), str(exc))
+            continue
+        if record.featured_on is None:
+            record.featured_on = featured_on
+        records.append(record)
+    return records
+
+
+def _item_id(item) -> str | None:
+    paper = item.get("paper") if isinstance(item, dict) else None
+    raw_id = paper.get("id") if isinstance(paper, dict) else None
+    return raw_id if isinstance(raw_id, str) else None
+
+
+def _json_list(response: Response, *, what: str) -> list:
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        kind = response.content_type.split(";")[0] or "unknown type"
+        raise DocumentError(
+            f"{what}: the answer is not JSON ({kind}, starts {response.text()[:60].strip()!r})"
+        ) from None
+    if not isinstance(document, list):
+        raise DocumentError(f"{what}: the answer is JSON but not a list of papers")
+    return document
+
+
+def hf_day_fetch(*, day: date, on_page: Callable[[int], None] | None = None) -> list:
+    """Every item Hugging Face lists for ``day``, following ``p=`` pages
+    until a short page. Raises SourceError or DocumentError naming the date."""
+    url = f"{settings.HF_API_URL}/api/daily_papers"
+    limit = int(settings.HF_PAGE_SIZE)
+    items: list = []
+    seen: set[str] = set()
+    for page in range(int(settings.HF_MAX_PAGES)):
+        what = f"Hugging Face daily papers for {day.isoformat()} (page {page})"
+        response = http_get(url=url, params={"date": day.isoformat(), "p": page, "limit": limit}, what=what)
+        batch = _json_list(response, what=what)
+        ids = {i for i in map(_item_id, batch) if i}
+        if ids and ids <= seen:
+            # A server that ignores ``p`` answers page 0 again: stop, do not loop.
+            log.warning("%s repeats earlier papers; stopped paging", what)
+            break
+        seen |= ids
+        items.extend(batch)
+        if on_page:
+            on_page(len(items))
+        if len(batch) < limit:
+            break
+    else:
+        log.warning("Hugging Face daily papers for %s: stopped after %d pages", day, page + 1)
+    return items
+
+
+def papers_ingest_hf(
+    *, days: list[date], progress: Callable[[str, int, int | None], None] | None = None
+) -> IngestReport:
+    """Ingest the Daily Papers of ``days``.
+
+    Every day is fetched before anything is written, and the write is one
+    transaction: an unreachable source or a malformed document raises and
+    changes nothing. Malformed items are skipped and reported. Idempotent:
+    running it again only refreshes counts (upvotes only ever go up).
+    """
+    report = IngestReport()
+    records: list[PaperRecord] = []
+    for day in days:
+        items = hf_day_fetch(
+            day=day, on_page=(lambda n, d=day: progress(f"fetching {d}", n, None)) if progress else None
+        )
+        report.fetched += len(items)
+        records += hf_items_parse(
+            items=items, source="hf", report=report, featured_on=day, prefix=f"{day.isoformat()} "
+        )
+    return records_store(records=records, report=report, progress=progress)

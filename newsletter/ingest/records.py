@@ -12,6 +12,11 @@ class DocumentError(ValueError):
     """A whole source document is unusable (not JSON, not Atom): nothing is written."""
 
 
+class SourceError(RuntimeError):
+    """A source could not be reached or refused the request, even after the
+    bounded retries: nothing is written. The message names the source and date."""
+
+
 @dataclasses.dataclass
 class PaperRecord:
     """A paper as one source reports it, normalised. ``None`` means "this
@@ -49,6 +54,9 @@ class IngestReport:
 
     def add(self, outcome: str) -> None:
         setattr(self, outcome, getattr(self, outcome) + 1)
+
+    def skip(self, key: str, reason: str) -> None:
+        self.skipped.append((key, reason))
 
     def merge(self, other: IngestReport) -> None:
         self.fetched += other.fetched
