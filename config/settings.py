@@ -6,6 +6,7 @@ production refuses to start without a real SECRET_KEY.
 """
 
 import re
+from email.utils import parseaddr
 from pathlib import Path
 
 from celery.schedules import crontab
@@ -165,6 +166,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscribers.tasks.sweep_provider_events",
         "schedule": env_int("PROVIDER_EVENTS_SWEEP_SECONDS", 60, minimum=5),
     },
+    # Sends confirmation and welcome emails whose task never ran (broker
+    # down at signup, worker crash); see subscribers/confirmations.py.
+    "subscribers-sweep": {
+        "task": "subscribers.tasks.sweep",
+        "schedule": env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10),
+    },
 }
 
 # Email
@@ -194,6 +201,24 @@ POSTMARK_MESSAGE_STREAM = env_str("POSTMARK_MESSAGE_STREAM", "broadcast")
 POSTAL_ADDRESS = env_str("POSTAL_ADDRESS", "Daily Papers, 1 Example Street, 00000 Example City")
 if not DEBUG and not env_str("POSTAL_ADDRESS"):
     raise ConfigError("POSTAL_ADDRESS must be set when DEBUG is off (it is in every email footer)")
+
+# Subscriptions: abuse limits on /subscribe/ and "resend confirmation",
+# counted in the cache (Redis when REDIS_URL is set).
+SUBSCRIBE_RATE_WINDOW_SECONDS = env_int("SUBSCRIBE_RATE_WINDOW_SECONDS", 3600, minimum=1)
+SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
+SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
+# Reverse proxies in front of the app that append to X-Forwarded-For (0: use
+# the socket's address; a wrong value lets clients pick their own rate-limit key).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Seconds the sweep leaves a fresh confirmation or welcome email to its own task.
+SUBSCRIBERS_SWEEP_GRACE_SECONDS = env_int("SUBSCRIBERS_SWEEP_GRACE_SECONDS", 120, minimum=0)
+# The mailto: half of every List-Unsubscribe header (default: the sender's address).
+LIST_UNSUBSCRIBE_MAILTO = env_str("LIST_UNSUBSCRIBE_MAILTO") or parseaddr(DEFAULT_FROM_EMAIL)[1]
+if "@" not in LIST_UNSUBSCRIBE_MAILTO:
+    raise ConfigError(
+        f"LIST_UNSUBSCRIBE_MAILTO={LIST_UNSUBSCRIBE_MAILTO!r} is not an email address "
+        "(it defaults to the address in DEFAULT_FROM_EMAIL)"
+    )
 
 # Papers and digests
 HF_API_URL = env_str("HF_API_URL", "https://huggingface.co").rstrip("/")

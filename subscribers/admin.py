@@ -20,7 +20,10 @@ class SubscriberAdmin(admin.ModelAdmin):
     list_filter = ["status", "frequency", "paused", "topics"]
     search_fields = ["email"]
     filter_horizontal = ["topics"]
-    readonly_fields = ["created_at", "updated_at", "confirmed_at", "unsubscribed_at"]
+    readonly_fields = [
+        "created_at", "updated_at", "confirmation_requested_at", "confirmation_sent_at", "confirmed_at",
+        "welcome_sent_at", "unsubscribed_at", "pending_choices",
+    ]
     inlines = [ConsentInline]
     show_full_result_count = False
 

@@ -42,7 +42,15 @@ class Subscriber(models.Model):
     paused = models.BooleanField(default=False)
     confirmed_at = models.DateTimeField(null=True, blank=True)
     unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # A confirmation email is owed while requested_at is set and sent_at is
+    # empty; the task and the sweep claim it by setting sent_at (see
+    # subscribers/confirmations.py).
+    confirmation_requested_at = models.DateTimeField(null=True, blank=True)
     confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    # What an unsubscribed reader asked for when signing up again; applied
+    # only when the new confirmation arrives, so nothing changes before that.
+    pending_choices = models.JSONField(null=True, blank=True)
+    welcome_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -56,7 +64,22 @@ class Subscriber(models.Model):
                 condition=models.Q(weekday__gte=0, weekday__lte=6), name="weekday_0_6"
             ),
         ]
-        indexes = [models.Index(fields=["status", "send_hour"], name="subscriber_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "send_hour"], name="subscriber_due_idx"),
+            # The sweep's two questions, answered from small partial indexes.
+            models.Index(
+                fields=["confirmation_requested_at"],
+                condition=models.Q(
+                    confirmation_requested_at__isnull=False, confirmation_sent_at__isnull=True
+                ),
+                name="subscriber_confirm_owed_idx",
+            ),
+            models.Index(
+                fields=["confirmed_at"],
+                condition=models.Q(welcome_sent_at__isnull=True, confirmed_at__isnull=False),
+                name="subscriber_welcome_owed_idx",
+            ),
+        ]
 
     def __str__(self):
         return self.email

@@ -15,6 +15,22 @@ def is_suppressed(email: str) -> bool:
     return Suppression.objects.filter(email_hash=email_hash(email), lifted_at__isnull=True).exists()
 
 
+# Suppressions a reader's own fresh, confirmed signup may lift: they record
+# the reader's choice, not a problem with the address.
+LIFTABLE_REASONS = (Suppression.Reason.ERASED, Suppression.Reason.UNSUBSCRIBED)
+
+
+def is_blocked_for_signup(email: str) -> bool:
+    """True if the address is suppressed for a reason a new signup may not
+    override (bounces, complaints, editors). Erased and unsubscribed entries
+    do not block: the reader may come back through a fresh confirmation."""
+    return (
+        Suppression.objects.filter(email_hash=email_hash(email), lifted_at__isnull=True)
+        .exclude(reason__in=LIFTABLE_REASONS)
+        .exists()
+    )
+
+
 def suppressed_among(emails: Iterable[str]) -> set[str]:
     """The addresses of ``emails`` that are suppressed, in one query."""
     by_hash = {email_hash(e): e for e in emails}

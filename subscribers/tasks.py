@@ -1,4 +1,10 @@
-"""Celery tasks: thin wrappers that take ids, re-fetch state and call the core."""
+"""Celery tasks: take ids, call the core, own nothing else.
+
+Retries are the sweeps' job (``subscribers.confirmations`` and
+``subscribers.events``): a failed run leaves its work claimable and the next
+sweep picks it up, so these tasks never retry themselves and are safe to run
+twice (acks_late).
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,28 @@ import logging
 
 from celery import shared_task
 
+from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
 from subscribers.events import provider_event_process, provider_events_sweep
 
 logger = logging.getLogger(__name__)
+
+
+@shared_task(ignore_result=True)
+def send_confirmation(subscriber_id: int) -> None:
+    """Send the owed confirmation email, at most once."""
+    confirmation_deliver(subscriber_id=subscriber_id)
+
+
+@shared_task(ignore_result=True)
+def send_welcome(subscriber_id: int) -> None:
+    """Send the owed welcome email, at most once."""
+    welcome_deliver(subscriber_id=subscriber_id)
+
+
+@shared_task(ignore_result=True)
+def sweep() -> None:
+    """Run by beat: send confirmation and welcome emails whose task never ran."""
+    subscribers_sweep()
 
 
 @shared_task(ignore_result=True)

@@ -1,7 +1,330 @@
-from django.shortcuts import render
+"""Pages for joining, tuning and leaving: parse the request, call one service,
+render. No accounts: every page after signup is reached through a signed link.
+
+Links in email are fetched by mail scanners, so a GET never changes anything:
+it shows a page with a button, and the POST acts. The one exception is the
+RFC 8058 one-click unsubscribe POST, which mailbox providers send without
+cookies or a CSRF token.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import json
+import logging
+from urllib.parse import unquote_to_bytes
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from subscribers import services
+from subscribers.consent import consent_wording
+from subscribers.emails import schedule_text
+from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
+from subscribers.models import ConsentRecord, Subscriber
+from subscribers.ratelimit import rate_limit_hit
+from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
+
+logger = logging.getLogger(__name__)
 
 
-def subscribe(request):
-    # The signup flow is not built yet; say so rather than show a form that
-    # pretends to work.
-    return render(request, "subscribers/subscribe_soon.html", status=200)
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address: the socket's, or the one the trusted proxies
+    (``TRUSTED_PROXY_COUNT``) recorded in X-Forwarded-For."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.TRUSTED_PROXY_COUNT:
+        hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= settings.TRUSTED_PROXY_COUNT:
+            candidate = hops[-settings.TRUSTED_PROXY_COUNT]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
+
+
+def user_agent(request: HttpRequest) -> str:
+    raw = request.META.get("HTTP_USER_AGENT", "")
+    return "".join(char for char in raw if char.isprintable())[:500]
+
+
+UNREADABLE = "Some of the text could not be read (it was not valid UTF-8). Please type it again."
+
+
+def body_is_utf8(request: HttpRequest) -> bool:
+    """Whether a form-encoded body decodes as UTF-8. Django's parser quietly
+    turns undecodable bytes into replacement characters (caught by the forms)
+    or, for raw bytes, into Latin-1 text; this catches the latter."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        return True
+    try:
+        unquote_to_bytes(request.body.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _bound_form(form_class, request: HttpRequest):
+    """The form bound to the POST, valid only if the body was readable."""
+    form = form_class(request.POST)
+    if form.is_valid() and not body_is_utf8(request):
+        form.add_error(None, UNREADABLE)
+    return form
+
+
+def _see_other(to: str, *args) -> HttpResponse:
+    # 303: after a POST, the browser GETs the answer page.
+    response = redirect(to, *args)
+    response.status_code = 303
+    return response
+
+
+def _too_many(request: HttpRequest) -> HttpResponse:
+    response = render(request, "subscribers/rate_limited.html", status=429)
+    response["Retry-After"] = str(settings.SUBSCRIBE_RATE_WINDOW_SECONDS)
+    return response
+
+
+def _ip_over_limit(request: HttpRequest) -> bool:
+    return rate_limit_hit(
+        scope="subscribe-ip", key=client_ip(request) or "unknown",
+        limit=settings.SUBSCRIBE_RATE_PER_IP, window=settings.SUBSCRIBE_RATE_WINDOW_SECONDS,
+    )
+
+
+def _address_over_limit(email: str) -> bool:
+    return rate_limit_hit(
+        scope="subscribe-address", key=email,
+        limit=settings.SUBSCRIBE_RATE_PER_ADDRESS, window=settings.SUBSCRIBE_RATE_WINDOW_SECONDS,
+    )
+
+
+def private_page(view):
+    """Pages reached through a personal link: never cached, never indexed."""
+
+    uncached = never_cache(view)
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = uncached(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapper
+
+
+def _link_problem(request: HttpRequest, error: TokenInvalid) -> HttpResponse:
+    expired = isinstance(error, TokenExpired)
+    return render(
+        request,
+        "subscribers/link_problem.html",
+        {"expired": expired, "form": AddressForm()},
+        status=410 if expired else 400,
+    )
+
+
+def masked(email: str) -> str:
+    """"a•••@example.org": enough for a reader to recognise the address."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}"
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if _ip_over_limit(request):
+            return _too_many(request)
+        if honeypot_filled(request.POST):
+            logger.info("signup honeypot filled; ignored")
+            return _see_other("subscribe-done")
+        form = _bound_form(SubscribeForm, request)
+        if form.is_valid():
+            data = form.cleaned_data
+            # Over the per-address limit the visitor gets the usual answer and
+            # nothing is sent: the form must not become a mail bomb.
+            if not _address_over_limit(data["email"]):
+                services.subscriber_signup(
+                    email=data["email"], topics=data["topics"], keywords=data["keywords"],
+                    frequency=data["frequency"], weekday=data["weekday"], timezone=data["timezone"],
+                    send_hour=data["send_hour"], ip=client_ip(request), user_agent=user_agent(request),
+                    source=ConsentRecord.Source.WEB,
+                )
+            return _see_other("subscribe-done")
+        status = 400
+    else:
+        form = SubscribeForm()
+        status = 200
+    context = {"form": form, "consent": consent_wording(), "detect_timezone": not form.is_bound}
+    return render(request, "subscribers/subscribe.html", context, status=status)
+
+
+@require_safe
+def subscribe_done(request: HttpRequest) -> HttpResponse:
+    # The same answer whether or not the address is known.
+    return render(request, "subscribers/subscribe_done.html")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm_resend(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        if _ip_over_limit(request):
+            return _too_many(request)
+        if honeypot_filled(request.POST):
+            return _see_other("subscribe-done")
+        form = _bound_form(AddressForm, request)
+        if form.is_valid():
+            if not _address_over_limit(form.cleaned_data["email"]):
+                services.subscriber_confirmation_resend(email=form.cleaned_data["email"])
+            return _see_other("subscribe-done")
+        status = 400
+    else:
+        form = AddressForm()
+        status = 200
+    return render(request, "subscribers/resend.html", {"form": form}, status=status)
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = token_read(token=token, purpose="confirm")
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    if request.method == "POST":
+        services.subscriber_confirm(subscriber=subscriber, ip=client_ip(request),
+                                    user_agent=user_agent(request), source=ConsentRecord.Source.WEB)
+    elif services.confirmation_outstanding(subscriber):
+        return render(request, "subscribers/confirm.html", {"consent": consent_wording(),
+                                                            "email": masked(subscriber.email)})
+    if subscriber.status != Subscriber.Status.ACTIVE:
+        # e.g. unsubscribed since: this old link must not bring them back.
+        return _link_problem(request, TokenInvalid("this link was already used"))
+    context = {"email": masked(subscriber.email), "schedule": schedule_text(subscriber),
+               "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")])}
+    return render(request, "subscribers/confirmed.html", context)
+
+
+def _token(subscriber: Subscriber, purpose: str) -> str:
+    return token_make(subscriber=subscriber, purpose=purpose)
+
+
+def _choices_initial(subscriber: Subscriber) -> dict:
+    return {
+        "topics": list(subscriber.topics.filter(active=True)),
+        "keywords": subscriber.keywords,
+        "frequency": subscriber.frequency,
+        "weekday": subscriber.weekday,
+        "timezone": subscriber.timezone,
+        "send_hour": subscriber.send_hour,
+        "paused": subscriber.paused,
+    }
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = token_read(token=token, purpose="preferences")
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    if request.method == "POST":
+        form = _bound_form(PreferencesForm, request)
+        if form.is_valid():
+            data = form.cleaned_data
+            services.subscriber_update_preferences(
+                subscriber=subscriber, topics=data["topics"], keywords=data["keywords"],
+                frequency=data["frequency"], weekday=data["weekday"], timezone=data["timezone"],
+                send_hour=data["send_hour"], paused=data["paused"],
+            )
+            messages.success(request, "Your preferences are saved.")
+            return _see_other("preferences", token)
+        status = 400
+    else:
+        form = PreferencesForm(initial=_choices_initial(subscriber))
+        status = 200
+    context = {
+        "form": form,
+        "subscriber": subscriber,
+        "email": subscriber.email,
+        "token": token,
+        "unsubscribe_path": reverse("unsubscribe", args=[_token(subscriber, "unsubscribe")]),
+    }
+    return render(request, "subscribers/preferences.html", context, status=status)
+
+
+@private_page
+@require_POST
+def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = token_read(token=token, purpose="preferences")
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    data = services.subscriber_export(subscriber=subscriber)
+    response = HttpResponse(
+        json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = 'attachment; filename="daily-papers-my-data.json"'
+    return response
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_erase(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = token_read(token=token, purpose="preferences")
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    if request.method == "POST":
+        services.subscriber_erase(subscriber=subscriber)
+        return render(request, "subscribers/erased.html")
+    return render(request, "subscribers/erase.html", {"email": subscriber.email, "token": token})
+
+
+def is_one_click(request: HttpRequest) -> bool:
+    """An RFC 8058 one-click POST: ``List-Unsubscribe=One-Click`` in a
+    form-encoded or multipart body."""
+    return request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click"
+
+
+@csrf_exempt
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    # One URL serves two callers. Mailbox providers POST the one-click body
+    # with no cookies and no CSRF token; the signed token in the URL is the
+    # proof, exactly as RFC 8058 intends. Everything else, including the
+    # button on our own page, goes through the normal CSRF check.
+    if is_one_click(request):
+        try:
+            subscriber = token_read(token=token, purpose="unsubscribe")
+        except TokenInvalid as error:
+            return _link_problem(request, error)
+        services.subscriber_unsubscribe(subscriber=subscriber, via="one-click")
+        # 200 with the answer itself: providers do not follow redirects.
+        return render(request, "subscribers/unsubscribed.html", {"one_click": True})
+    return _unsubscribe_page(request, token)
+
+
+@csrf_protect
+def _unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        subscriber = token_read(token=token, purpose="unsubscribe")
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    context = {
+        "email": masked(subscriber.email),
+        "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")]),
+    }
+    if request.method == "POST":
+        services.subscriber_unsubscribe(subscriber=subscriber, via="unsubscribe page")
+        return render(request, "subscribers/unsubscribed.html", context)
+    if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
+        return render(request, "subscribers/unsubscribed.html", {**context, "already": True})
+    return render(request, "subscribers/unsubscribe.html", context)

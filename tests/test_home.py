@@ -39,10 +39,20 @@ def test_home_without_papers_says_so(client):
     assert "No papers yet" in response.content.decode()
 
 
-def test_subscribe_placeholder_does_not_pretend(client):
+def test_subscribe_banner_leads_to_the_signup_form(client):
+    home = client.get("/").content.decode()
+    assert 'class="button" href="/subscribe/"' in home
     response = client.get("/subscribe/")
     assert response.status_code == 200
-    assert "<form" not in response.content.decode()
+    html = response.content.decode()
+    assert '<form method="post" action="/subscribe/"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert 'type="email" name="email"' in html
+    # Every active topic is offered, with its description.
+    assert html.count('name="topics"') == 19
+    assert "LLM inference &amp; serving" in html
+    assert "Discrete and masked diffusion for text." in html
+    assert "I agree to receive the Daily Papers digest" in html
 
 
 def test_healthz(client):

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('newsletter', '0001_initial'),
-        ('subscribers', '0001_initial'),
+        ('subscribers', '0002_subscriptions'),
     ]
 
     operations = [

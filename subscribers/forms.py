@@ -1,0 +1,183 @@
+"""Forms for signup and preferences: they parse and validate input, nothing more.
+
+Every rejection is a sentence a reader understands. Values that cannot be
+stored safely (line breaks in an address, control characters, text that was
+not valid UTF-8, unknown topics or time zones, over-long values) never reach
+the services.
+"""
+
+from __future__ import annotations
+
+import functools
+import zoneinfo
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.html import format_html
+
+from newsletter.models import Topic
+from subscribers.models import Subscriber
+
+KEYWORDS_MAX_CHARS = 500
+KEYWORDS_MAX_COUNT = 20
+KEYWORD_MAX_CHARS = 60
+HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
+WEEKDAYS = list(enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
+# The honeypot's name: plausible to a bot, ignored by browsers' autofill.
+HONEYPOT_FIELD = "leave_empty"
+
+
+def _check_readable(value: str) -> None:
+    # Django replaces undecodable bytes with U+FFFD while parsing the body.
+    if "\ufffd" in value:
+        raise ValidationError(
+            "This contains characters we could not read (the text was not valid UTF-8). "
+            "Please type it again.",
+            code="encoding",
+        )
+    if any(ord(char) < 32 or ord(char) == 127 for char in value):
+        raise ValidationError("This must be plain text on one line.", code="control")
+
+
+@functools.cache
+def timezone_names() -> frozenset[str]:
+    names = set(zoneinfo.available_timezones())
+    names.add("UTC")
+    return frozenset(names)
+
+
+@functools.cache
+def timezone_choices() -> list:
+    """Time zones grouped by region ("Europe" -> "Paris"), UTC first."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(timezone_names()):
+        if name == "UTC":
+            continue
+        region, _, place = name.partition("/")
+        if not place:
+            region, place = "Other", name
+        groups.setdefault(region, []).append((name, place.replace("_", " ").replace("/", " / ")))
+    return [("UTC", "UTC"), *((region, choices) for region, choices in groups.items())]
+
+
+class AddressField(forms.EmailField):
+    def to_python(self, value):
+        # Check before the default strip() would quietly drop a trailing CR/LF:
+        # a line break in an address is a header-injection attempt, not a typo.
+        if value and ("\r" in value or "\n" in value):
+            raise ValidationError("An email address must be on one line.", code="newline")
+        if value:
+            _check_readable(value)
+        return super().to_python(value)
+
+
+class TopicChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj):
+        return format_html(
+            '<span class="topic-name">{}</span><span class="topic-desc">{}</span>', obj.name, obj.description
+        )
+
+
+class ChoicesForm(forms.Form):
+    """What a reader chooses: shared by the signup and preferences forms."""
+
+    topics = TopicChoiceField(
+        queryset=Topic.objects.filter(active=True),
+        to_field_name="slug",
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        error_messages={
+            "invalid_choice": "One of the chosen topics is not one we offer; please pick from the list.",
+            "invalid_pk_value": "One of the chosen topics is not one we offer; please pick from the list.",
+        },
+    )
+    keywords = forms.CharField(
+        required=False,
+        max_length=KEYWORDS_MAX_CHARS,
+        label="Papers mentioning…",
+        help_text="Optional. Words or phrases, separated by commas, e.g. Mamba, KV cache, RLHF.",
+        widget=forms.TextInput(attrs={"placeholder": "Mamba, KV cache, RLHF", "autocomplete": "off"}),
+    )
+    frequency = forms.ChoiceField(
+        choices=Subscriber.Frequency.choices,
+        initial=Subscriber.Frequency.DAILY,
+        widget=forms.RadioSelect,
+        error_messages={"invalid_choice": "Choose daily or weekly."},
+    )
+    weekday = forms.TypedChoiceField(
+        choices=WEEKDAYS,
+        coerce=int,
+        initial=0,
+        label="Weekday",
+        help_text="For weekly readers.",
+        error_messages={"invalid_choice": "Pick a day of the week from the list."},
+    )
+    timezone = forms.ChoiceField(
+        choices=timezone_choices,
+        initial="UTC",
+        label="Time zone",
+        error_messages={"invalid_choice": "That is not a time zone we know; please pick one from the list."},
+    )
+    send_hour = forms.TypedChoiceField(
+        choices=HOURS,
+        coerce=int,
+        initial=7,
+        label="Preferred hour",
+        help_text="Your local time.",
+        error_messages={"invalid_choice": "Pick an hour between 00:00 and 23:00."},
+    )
+
+    def clean_keywords(self) -> str:
+        raw = self.cleaned_data.get("keywords", "")
+        _check_readable(raw)
+        words = [word.strip() for word in raw.split(",") if word.strip()]
+        if len(words) > KEYWORDS_MAX_COUNT:
+            raise ValidationError(f"Please enter at most {KEYWORDS_MAX_COUNT} keywords.", code="too_many")
+        for word in words:
+            if len(word) > KEYWORD_MAX_CHARS:
+                raise ValidationError(
+                    f"Each keyword can be at most {KEYWORD_MAX_CHARS} characters long.", code="too_long"
+                )
+        # Case-insensitive de-duplication, first spelling wins.
+        unique: dict[str, str] = {}
+        for word in words:
+            unique.setdefault(word.lower(), word)
+        return ", ".join(unique.values())
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("topics") and not cleaned.get("keywords"):
+            raise ValidationError("Pick at least one topic, or enter a keyword.", code="empty")
+        return cleaned
+
+
+class SubscribeForm(ChoicesForm):
+    field_order = ["email", "topics", "keywords", "frequency", "weekday", "timezone", "send_hour"]
+
+    email = AddressField(
+        max_length=254,
+        label="Email address",
+        error_messages={"invalid": "Please enter a valid email address, like name@example.org."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+
+
+class PreferencesForm(ChoicesForm):
+    paused = forms.BooleanField(
+        required=False, label="Pause my digest", help_text="No emails until you untick this."
+    )
+
+
+class AddressForm(forms.Form):
+    """Just an address: asking for a fresh confirmation link."""
+
+    email = AddressField(
+        max_length=254,
+        label="Email address",
+        error_messages={"invalid": "Please enter a valid email address, like name@example.org."},
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
+    )
+
+
+def honeypot_filled(data) -> bool:
+    return bool(data.get(HONEYPOT_FIELD, "").strip())

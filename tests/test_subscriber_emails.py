@@ -1,0 +1,120 @@
+"""The confirmation and welcome emails: both parts, headers, links, footer."""
+
+import re
+
+import pytest
+from django.core import mail
+
+from subscribers import emails
+from subscribers.emails import confirmation_send, welcome_send
+from subscribers.models import Subscriber, Suppression
+from subscribers.suppression import suppression_add
+from tests.subscriber_helpers import html_part, make_subscriber
+
+pytestmark = pytest.mark.django_db
+
+
+def test_confirmation_email_has_both_parts_and_a_confirm_link():
+    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    assert confirmation_send(subscriber=subscriber) is True
+    [message] = mail.outbox
+    assert message.subject == "Confirm your subscription to Daily Papers"
+    assert message.from_email == "Daily Papers <papers@example.org>"
+    assert message.to == [subscriber.email]
+    link = re.search(r"https://papers\.example\.org/confirm/[^/\s]+/", message.body).group(0)
+    assert "The link works for 7 days." in message.body
+    assert "Daily Papers, 1 Test Street, 00000 Testville" in message.body
+    html = html_part(message)
+    assert f'href="{link}"' in html
+    assert ">Confirm my subscription</a>" in html
+    # Transactional: no list headers.
+    assert "List-Unsubscribe" not in message.message()
+
+
+def test_confirmation_html_is_inlined_with_media_queries_kept():
+    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    confirmation_send(subscriber=subscriber)
+    html = html_part(mail.outbox[0])
+    assert html.startswith("<!doctype html>")
+    assert re.search(r'<a class="button" href="https://[^"]+" style="display:inline-block; '
+                     r'background:#c2410c', html)
+    # Media queries cannot be inlined: they stay in a style block, !important
+    # so they beat the inlined styles on small screens.
+    assert re.search(r"<style>@media \(max-width: 600px\) \{\s*\.inner \{\s*"
+                     r"border-radius: 0 !important", html)
+
+
+def test_premailer_runs_once_per_template_not_once_per_reader():
+    emails._inlined_html.cache_clear()
+    for _ in range(3):
+        confirmation_send(subscriber=make_subscriber(status=Subscriber.Status.PENDING))
+    info = emails._inlined_html.cache_info()
+    assert (info.misses, info.hits) == (1, 2)
+    links = {re.search(r'href="(https://[^"]+/confirm/[^"]+)"', html_part(m)).group(1) for m in mail.outbox}
+    assert len(links) == 3  # each reader still gets their own link
+
+
+def test_welcome_email_is_a_list_email_with_one_click_headers_and_footer():
+    subscriber = make_subscriber(topics=("reasoning", "code"), frequency="weekly", weekday=2,
+                                 timezone="Europe/Berlin", send_hour=8)
+    assert welcome_send(subscriber=subscriber) is True
+    [message] = mail.outbox
+    assert message.subject == "Welcome to Daily Papers"
+    headers = message.message()
+    assert re.fullmatch(
+        r"<https://papers\.example\.org/unsubscribe/[^>]+/>, <mailto:papers@example\.org\?subject=[^>]+>",
+        " ".join(headers["List-Unsubscribe"].split()),
+    )
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "every Wednesday at 08:00 (Europe/Berlin)" in message.body
+    assert "Your topics: Reasoning & test-time compute, Code & software engineering" in message.body
+    assert re.search(r"https://papers\.example\.org/preferences/[^/\s]+/", message.body)
+    assert re.search(r"Unsubscribe: https://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
+    html = html_part(message)
+    assert "Reasoning &amp; test-time compute, Code &amp; software engineering" in html
+    assert re.search(r'href="https://papers\.example\.org/unsubscribe/[^"]+/"[^>]*>Unsubscribe</a>', html)
+    assert "Daily Papers, 1 Test Street, 00000 Testville" in html
+
+
+def test_welcome_uses_the_bulk_stream_on_postmark(settings):
+    settings.EMAIL_PROVIDER = "postmark"
+    settings.POSTMARK_MESSAGE_STREAM = "broadcast"
+    welcome_send(subscriber=make_subscriber())
+    assert mail.outbox[0].esp_extra == {"MessageStream": "broadcast"}
+
+
+def test_personal_values_are_escaped_in_html():
+    subscriber = make_subscriber(timezone="UTC")
+    subscriber.topics.all()[0].__class__.objects.filter(slug="reasoning").update(name="<b>Reasoning</b>")
+    welcome_send(subscriber=subscriber)
+    html = html_part(mail.outbox[0])
+    assert "<b>Reasoning</b>" not in html
+    assert "&lt;b&gt;Reasoning&lt;/b&gt;" in html
+
+
+@pytest.mark.parametrize("reason", [Suppression.Reason.BOUNCED, Suppression.Reason.COMPLAINED])
+def test_confirmation_is_not_sent_to_a_bounced_or_complained_address(reason):
+    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    suppression_add(email=subscriber.email, reason=reason)
+    assert confirmation_send(subscriber=subscriber) is False
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("reason", [Suppression.Reason.ERASED, Suppression.Reason.UNSUBSCRIBED])
+def test_confirmation_may_go_to_an_erased_or_unsubscribed_address(reason):
+    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    suppression_add(email=subscriber.email, reason=reason)
+    assert confirmation_send(subscriber=subscriber) is True
+
+
+@pytest.mark.parametrize("reason", list(Suppression.Reason))
+def test_welcome_is_never_sent_to_a_suppressed_address(reason):
+    subscriber = make_subscriber()
+    suppression_add(email=subscriber.email, reason=reason)
+    assert welcome_send(subscriber=subscriber) is False
+    assert mail.outbox == []
+
+
+def test_welcome_is_not_sent_to_a_reader_who_is_not_active():
+    assert welcome_send(subscriber=make_subscriber(status=Subscriber.Status.PENDING)) is False
+    assert mail.outbox == []
