@@ -123,7 +123,7 @@ class Suppression(models.Model):
         BOUNCED = "bounced", "Hard bounce"
         SOFT_BOUNCES = "soft_bounces", "Repeated soft bounces"
         COMPLAINED = "complained", "Spam complaint"
-        UNSUBSCRIBED = "unsubscribed", "Unsubscribed at the provider"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed (by the reader or at the provider)"
         INVALID = "invalid", "Invalid recipient"
         ERASED = "erased", "Data erased at the reader's request"
         MANUAL = "manual", "Suppressed by an editor"

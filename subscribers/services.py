@@ -21,7 +21,7 @@ from newsletter.models import Topic
 from subscribers import confirmations
 from subscribers.consent import CONSENT_VERSION, consent_wording
 from subscribers.forms import timezone_names
-from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
+from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
 from subscribers.suppression import (
     LIFTABLE_REASONS,
     is_blocked_for_signup,
@@ -345,17 +345,33 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
             }
             for s in suppressions
         ],
+        # What the email provider reported about mail to this address.
+        "provider_events": [
+            {
+                "kind": e.kind,
+                "provider": e.provider,
+                "event_type": e.event_type,
+                "occurred_at": _iso(e.occurred_at),
+                "received_at": _iso(e.received_at),
+                "description": e.description,
+            }
+            for e in ProviderEvent.objects.filter(
+                recipient_hash=email_hash(subscriber.email)
+            ).order_by("received_at")
+        ],
     }
 
 
 def subscriber_erase(*, subscriber: Subscriber) -> None:
     """Delete the reader and everything attached to it (choices, consent
-    records, deliveries), keeping only a hashed ``erased`` suppression so the
+    records, deliveries, provider events, which hold the address and the
+    provider's raw payload), keeping only a hashed ``erased`` suppression so the
     address is never mailed again unless it signs up anew and confirms.
     Idempotent; an existing stronger suppression (e.g. a bounce) is kept."""
     with transaction.atomic():
         suppression_add(email=subscriber.email, reason=Suppression.Reason.ERASED,
                         detail="data erased at the reader's request")
+        ProviderEvent.objects.filter(recipient_hash=email_hash(subscriber.email)).delete()
         Subscriber.objects.filter(pk=subscriber.pk).delete()
     logger.info("subscriber %s erased", subscriber.pk)
 

@@ -9,7 +9,7 @@ from django.core import mail
 
 from newsletter.models import Delivery, Edition
 from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
-from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_signup
+from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_export, subscriber_signup
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
 from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
@@ -141,3 +141,28 @@ def test_erasing_a_bounced_address_keeps_the_bounce(run):
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED
     run(fresh_client().post, "/subscribe/", signup_data(subscriber.email))
     assert mail.outbox == []
+
+
+def _provider_event(subscriber, kind="delivered"):
+    from subscribers.models import ProviderEvent
+
+    return ProviderEvent.objects.create(
+        provider="postmark", event_key=f"key-{kind}-{subscriber.pk}", event_type=kind, kind=kind,
+        recipient=subscriber.email, recipient_hash=email_hash(subscriber.email),
+        subscriber=subscriber, payload={"Recipient": subscriber.email}, description="Delivered",
+    )
+
+
+def test_export_includes_what_the_provider_reported(reader):
+    _provider_event(reader)
+    data = subscriber_export(subscriber=reader)
+    assert [(e["kind"], e["provider"]) for e in data["provider_events"]] == [("delivered", "postmark")]
+
+
+def test_erase_deletes_provider_events_that_hold_the_address(reader):
+    from subscribers.models import ProviderEvent
+
+    _provider_event(reader)
+    subscriber_erase(subscriber=reader)
+    assert not ProviderEvent.objects.exists()
+    assert Suppression.objects.filter(email_hash=email_hash(reader.email), lifted_at__isnull=True).exists()
