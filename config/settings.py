@@ -206,6 +206,8 @@ if not DEBUG and not env_str("POSTAL_ADDRESS"):
 # counted in the cache (Redis when REDIS_URL is set).
 SUBSCRIBE_RATE_WINDOW_SECONDS = env_int("SUBSCRIBE_RATE_WINDOW_SECONDS", 3600, minimum=1)
 SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
+# Client addresses the per-IP signup limit ignores (e.g. a load-test client).
+RATE_LIMIT_EXEMPT_IPS = env_list("RATE_LIMIT_EXEMPT_IPS")
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use
 # the socket's address; a wrong value lets clients pick their own rate-limit key).

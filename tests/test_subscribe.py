@@ -185,6 +185,14 @@ def test_too_many_attempts_from_one_ip_get_429(post_signup, settings):
     assert Subscriber.objects.count() == 1
 
 
+def test_exempt_ip_is_not_rate_limited(post_signup, settings):
+    settings.SUBSCRIBE_RATE_PER_IP = 1
+    settings.RATE_LIMIT_EXEMPT_IPS = ["127.0.0.1"]  # the test client's address
+    for _ in range(3):
+        assert post_signup(signup_data(unique_email())).status_code == 303
+    assert Subscriber.objects.count() == 3
+
+
 def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     settings, django_capture_on_commit_callbacks
 ):
