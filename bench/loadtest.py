@@ -153,8 +153,8 @@ def main() -> int:
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
         post_body = os.environ.get(
             "LOAD_POST_BODY",
-            "csrfmiddlewaretoken={token}&email=%s&topics=1&topics=2&frequency=daily"
-            "&timezone=Europe%%2FParis&send_hour=7&consent=on",
+            "csrfmiddlewaretoken={token}&email=%s&topics=reasoning&topics=agents-tools&keywords="
+            "&frequency=daily&weekday=0&timezone=Europe%%2FParis&send_hour=7&leave_empty=",
         ).replace("{token}", token.group(1) if token else "")
         lua = var / "paced.lua"
         lua.write_text(PACED_LUA)

@@ -7,7 +7,7 @@ from datetime import date
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.utils import timezone
 
-from newsletter.models import Paper, PaperTopic
+from newsletter.models import Paper, PaperTopic, Topic
 
 
 def latest_edition_date(*, on_or_before: date | None = None) -> date | None:
@@ -42,5 +42,13 @@ def edition_fingerprint(*, day: date) -> str:
     """Changes whenever a paper of the day is added or saved: the cache key
     of rendered edition pages (a short TTL covers tag-only changes)."""
     stats = Paper.objects.filter(featured_on=day).aggregate(n=Count("id"), last=Max("updated_at"))
+    last = stats["last"].timestamp() if stats["last"] else 0
+    return f"{stats['n']}-{last:.6f}"
+
+
+def topics_version() -> str:
+    """Changes whenever a topic is added, edited or retired: the cache key
+    of rendered topic pickers."""
+    stats = Topic.objects.aggregate(n=Count("id"), last=Max("updated_at"))
     last = stats["last"].timestamp() if stats["last"] else 0
     return f"{stats['n']}-{last:.6f}"

@@ -13,7 +13,8 @@ import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
 
 from newsletter.models import Topic
 from subscribers.models import Subscriber
@@ -71,6 +72,41 @@ class AddressField(forms.EmailField):
         return super().to_python(value)
 
 
+@functools.cache
+def _timezone_options_html() -> tuple[tuple[str, str, str], ...]:
+    """Each option pre-escaped once per process: (value, opening tag, rest)."""
+    parts = []
+    for value, label in timezone_choices():
+        if isinstance(label, list):
+            parts.append(("", f'<optgroup label="{escape(value)}">', ""))
+            parts.extend(
+                (name, f'<option value="{escape(name)}"', f">{escape(place)}</option>")
+                for name, place in label
+            )
+            parts.append(("", "</optgroup>", ""))
+        else:
+            parts.append((value, f'<option value="{escape(value)}"', f">{escape(label)}</option>"))
+    return tuple(parts)
+
+
+class TimezoneSelect(forms.Select):
+    """Renders the ~600 time zones from pre-escaped strings: Django's
+    template-per-option rendering made the signup page ten times slower."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        attrs = self.build_attrs(self.attrs, attrs)
+        attr_html = "".join(f' {escape(k)}="{escape(v)}"' for k, v in attrs.items() if v not in (None, False))
+        selected = str(value) if value not in (None, "") else ""
+        out = [f'<select name="{escape(name)}"{attr_html}>']
+        for option_value, head, tail in _timezone_options_html():
+            if option_value and option_value == selected:
+                out.append(f"{head} selected{tail}")
+            else:
+                out.append(head + tail)
+        out.append("</select>")
+        return mark_safe("".join(out))  # noqa: S308 - every part is escaped above
+
+
 class TopicChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return format_html(
@@ -114,6 +150,7 @@ class ChoicesForm(forms.Form):
     )
     timezone = forms.ChoiceField(
         choices=timezone_choices,
+        widget=TimezoneSelect,
         initial="UTC",
         label="Time zone",
         error_messages={"invalid_choice": "That is not a time zone we know; please pick one from the list."},

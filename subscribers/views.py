@@ -24,6 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from newsletter.selectors import topics_version
 from subscribers import services
 from subscribers.consent import consent_wording
 from subscribers.emails import schedule_text
@@ -165,7 +166,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     else:
         form = SubscribeForm()
         status = 200
-    context = {"form": form, "consent": consent_wording(), "detect_timezone": not form.is_bound}
+    context = {
+        "form": form,
+        "consent": consent_wording(),
+        "detect_timezone": not form.is_bound,
+        "topics_version": None if form.is_bound else topics_version(),
+    }
     return render(request, "subscribers/subscribe.html", context, status=status)
 
 

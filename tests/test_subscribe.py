@@ -303,3 +303,15 @@ def test_the_core_refuses_bad_choices_from_callers_without_a_form():
 
 def test_link_scanners_sending_head_get_no_error(client):
     assert client.head("/subscribe/").status_code == 200
+
+
+def test_topic_changes_show_at_once_on_the_cached_form(client):
+    assert "Reasoning &amp; test-time compute" in client.get("/subscribe/").content.decode()
+    topic = Topic.objects.get(slug="reasoning")
+    topic.name = "Reasoning and thinking"
+    topic.save()
+    html = client.get("/subscribe/").content.decode()
+    assert "Reasoning and thinking" in html and "Reasoning &amp; test-time compute" not in html
+    topic.active = False
+    topic.save()
+    assert 'value="reasoning"' not in client.get("/subscribe/").content.decode()
