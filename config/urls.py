@@ -6,6 +6,7 @@ from newsletter import admin_views
 
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
+    path("admin/dashboard/", admin_views.dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
     path("", include("newsletter.urls")),
     path("", include("subscribers.urls")),

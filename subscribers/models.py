@@ -55,7 +55,12 @@ class Subscriber(models.Model):
                 condition=models.Q(weekday__gte=0, weekday__lte=6), name="weekday_0_6"
             ),
         ]
-        indexes = [models.Index(fields=["status", "send_hour"], name="subscriber_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "send_hour"], name="subscriber_due_idx"),
+            # The admin's signup-month and time-zone filters.
+            models.Index(fields=["created_at"], name="subscriber_created_idx"),
+            models.Index(fields=["timezone"], name="subscriber_timezone_idx"),
+        ]
 
     def __str__(self):
         return self.email
