@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ShowFacets
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
@@ -143,11 +143,22 @@ class PaperTopicInline(admin.TabularInline):
     model = PaperTopic
     form = PaperTopicForm
     extra = 0
-    autocomplete_fields = ["topic"]
     fields = ["topic", "origin", "score", "created_at"]
     readonly_fields = ["origin", "score", "created_at"]
     verbose_name = "topic"
     verbose_name_plural = "topics (added ones are editor-owned; removed ones stay off)"
+
+    def get_queryset(self, request):
+        # Each row is labelled with str(link), which names the paper and topic.
+        return super().get_queryset(request).select_related("paper", "topic")
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "topic":
+            # Fixed choices are copied to every row; a queryset would be read
+            # once per row.
+            field.choices = list(field.choices)
+        return field
 
 
 class TopicChoiceForm(forms.Form):
@@ -160,13 +171,13 @@ _ARXIV_VERSION = re.compile(r"\b(\d{4}\.\d{4,5})v\d+\b")
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     list_display = [
-        "title_cell", "featured_on", "upvotes", "num_comments", "topics_cell", "source", "pinned", "hidden",
+        "title_cell", "featured_on", "upvotes", "comments", "topics_cell", "source", "pinned", "hidden",
     ]
     list_display_links = ["title_cell"]
     list_filter = [FeaturedDateFilter, PaperTopicFilter, "source", "pinned", "hidden", HasCodeFilter]
     search_fields = ["title", "abstract", "arxiv_id", "authors"]
     search_help_text = "Title, abstract, arXiv id or author."
-    sortable_by = ["title_cell", "featured_on", "upvotes", "num_comments"]
+    sortable_by = ["title_cell", "featured_on", "upvotes", "comments"]
     list_per_page = 50
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
@@ -177,6 +188,7 @@ class PaperAdmin(admin.ModelAdmin):
         "source", "sources", "created_at", "updated_at",
     ]
     filter_horizontal = ["excluded_topics"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         (None, {"fields": ["arxiv_id", "version", "title", "abstract", "authors", "featured_on",
                            "published_on"]}),
@@ -239,6 +251,10 @@ class PaperAdmin(admin.ModelAdmin):
             "{}<br><small>{}{}</small>", Truncator(obj.title).chars(110), obj.arxiv_id,
             " · title edited" if obj.title_edited else "",
         )
+
+    @admin.display(description="comments", ordering="num_comments")
+    def comments(self, obj):
+        return obj.num_comments
 
     @admin.display(description="topics")
     def topics_cell(self, obj):

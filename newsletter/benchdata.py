@@ -183,7 +183,8 @@ def bench_seed(*, readers: int, deliveries: int, days: int = 30, papers_per_day:
 
         def reader_rows():
             for i in range(readers):
-                status = statuses[i % len(statuses)]
+                # 37 is prime to 100: every run of readers gets the whole mix.
+                status = statuses[(i * 37) % len(statuses)]
                 created = now - timedelta(days=rng.randint(0, 540), minutes=rng.randint(0, 1439))
                 confirmed = created + timedelta(minutes=rng.randint(1, 600)) if status != "pending" else None
                 left = min(now, created + timedelta(days=rng.randint(1, 400))) if status not in (

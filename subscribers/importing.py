@@ -336,7 +336,8 @@ def _export_cell(value) -> str:
 def subscribers_csv_rows(*, subscribers: QuerySet[Subscriber]) -> Iterator[list[str]]:
     """The header, then one row per reader, in constant memory (chunks of 2000)."""
     yield EXPORT_COLUMNS
-    queryset = subscribers.order_by("pk").prefetch_related(
+    # The caller's prefetches are replaced by the one this export needs.
+    queryset = subscribers.order_by("pk").prefetch_related(None).prefetch_related(
         Prefetch("topics", queryset=Topic.objects.only("pk", "slug").order_by("slug"))
     )
     for reader in queryset.iterator(chunk_size=2000):
