@@ -91,6 +91,22 @@ def _row_values(fields, row: dict) -> dict:
     return {f.attname: row[f.attname] if f.attname in row else f.get_default() for f in fields}
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(value) -> str:
+    """One value in COPY's text format (faster than adapting value by value)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, list | dict):
+        value = json.dumps(value)
+    elif isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value).translate(_COPY_ESCAPES)
+
+
 def _rows_insert(model, rows: Iterable[dict]) -> int:
     """Insert dict rows (attnames -> values); fields a row lacks get their
     default. COPY on PostgreSQL, bulk_create elsewhere (which stamps
@@ -102,10 +118,15 @@ def _rows_insert(model, rows: Iterable[dict]) -> int:
         with connection.cursor() as cursor, cursor.copy(
             f"COPY {_table(model)} ({columns}) FROM STDIN"
         ) as copy:
+            lines = []
             for row in rows:
-                values = _row_values(fields, row).values()
-                copy.write_row([json.dumps(v) if isinstance(v, list | dict) else v for v in values])
+                lines.append("\t".join(_copy_text(v) for v in _row_values(fields, row).values()))
                 count += 1
+                if len(lines) == 10_000:
+                    copy.write("\n".join(lines) + "\n")
+                    lines = []
+            if lines:
+                copy.write("\n".join(lines) + "\n")
         return count
     batch: list = []
     for row in rows:
