@@ -10,6 +10,7 @@ admin.site.login = throttled_login(admin.site.login)
 
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
+    path("admin/dashboard/", admin_views.dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
     # Provider webhooks: /anymail/<provider>/tracking/ (see README).
     path("anymail/", include("anymail.urls")),

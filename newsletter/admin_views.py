@@ -2,8 +2,10 @@ from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
+from newsletter import dashboard
+from newsletter.charts import Threshold, svg_bars
 from newsletter.models import WorkerPing
 from newsletter.ops import worker_last_seen, worker_ping_request
 
@@ -22,3 +24,48 @@ def worker_status(request):
         "recent": WorkerPing.objects.all()[:10],
     }
     return TemplateResponse(request, "admin/worker_status.html", context)
+
+
+def _percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate * 100:.2f}%"
+
+
+@staff_member_required
+@require_GET
+def dashboard_view(request):
+    """Readers, sends, bounces and complaints over the last 30 days."""
+    stats = dashboard.dashboard_stats()
+    labels = [f"{d.day:%m-%d}" for d in stats.days]
+
+    def chart(title, values, **kwargs):
+        return svg_bars(values=values, labels=labels, title=title, **kwargs)
+
+    charts = [
+        chart("Active readers", [d.active for d in stats.days]),
+        chart("New confirmations", [d.confirmations for d in stats.days], color="#2e7d32"),
+        chart("Unsubscribes", [d.unsubscribes for d in stats.days], color="#8d6e63"),
+        chart("Emails sent", [d.sent for d in stats.days]),
+        chart(
+            "Bounce rate", [d.bounce_rate for d in stats.days], percent=True, color="#ef6c00",
+            thresholds=[
+                Threshold(dashboard.BOUNCE_WARN, "2% keep under", "#ef6c00"),
+                Threshold(dashboard.BOUNCE_MAX, "5% provider review", "#c62828"),
+            ],
+        ),
+        chart(
+            "Complaint rate", [d.complaint_rate for d in stats.days], percent=True, color="#ad1457",
+            thresholds=[
+                Threshold(dashboard.COMPLAINT_WARN, "0.1% keep under", "#ef6c00"),
+                Threshold(dashboard.COMPLAINT_MAX, "0.3% never reach", "#c62828"),
+            ],
+        ),
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "stats": stats,
+        "charts": charts,
+        "bounce_pct": _percent(stats.bounce_rate),
+        "complaint_pct": _percent(stats.complaint_rate),
+    }
+    return TemplateResponse(request, "admin/dashboard.html", context)

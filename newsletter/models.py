@@ -98,7 +98,9 @@ class Paper(models.Model):
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
     def excerpt(self, limit: int = 300) -> str:
-        text = " ".join((self.ai_summary or self.abstract).split())
+        # An abstract the editor rewrote wins over the source's AI summary.
+        summary = self.abstract if self.abstract_edited else (self.ai_summary or self.abstract)
+        text = " ".join(summary.split())
         if len(text) <= limit:
             return text
         cut = text[:limit].rsplit(" ", 1)[0]
@@ -188,6 +190,15 @@ class Delivery(models.Model):
         indexes = [
             models.Index(fields=["edition", "status"], name="delivery_edition_status_idx"),
             models.Index(fields=["status", "claimed_at"], name="delivery_status_claimed_idx"),
+            # The admin: reason filter and address/message-id search; the
+            # dashboard: sends per day. Partial, so they skip the rows that
+            # never match.
+            models.Index(fields=["reason"], condition=~models.Q(reason=""), name="delivery_reason_idx"),
+            models.Index(fields=["sent_at"], condition=models.Q(status="sent"), name="delivery_sent_at_idx"),
+            models.Index(
+                fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
+                name="delivery_provider_msg_idx",
+            ),
         ]
 
     def __str__(self):

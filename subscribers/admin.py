@@ -1,7 +1,28 @@
-from django.contrib import admin
+from datetime import datetime
 
+from django.contrib import admin, messages
+from django.contrib.admin import ShowFacets
+from django.db.models import Min
+from django.http import StreamingHttpResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from newsletter.admin_helpers import (
+    ChoiceFromQueryFilter,
+    PageAnnotatedChangeList,
+    TopicFilter,
+    action_confirm_page,
+    action_confirmed,
+)
+from newsletter.models import Delivery
+from newsletter.paging import EstimatedCountPaginator
 from subscribers import admin_events  # noqa: F401  (suppression and provider-event admin)
+from subscribers.admin_import import subscriber_import_view
+from subscribers.editorial import subscribers_suppress, subscribers_unsubscribe
+from subscribers.importing import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
+from subscribers.suppression import is_suppressed, suppressed_among
 
 
 class ConsentInline(admin.TabularInline):
@@ -14,16 +35,177 @@ class ConsentInline(admin.TabularInline):
         return False
 
 
+class DeliveryInline(admin.TabularInline):
+    """The reader's latest deliveries; the full history is one link away."""
+
+    model = Delivery
+    limit = 20
+    extra = 0
+    can_delete = False
+    fields = ["edition", "status", "reason", "attempts", "sent_at", "created_at"]
+    readonly_fields = fields
+    ordering = ["-created_at", "-pk"]
+    verbose_name_plural = f"delivery history (latest {limit})"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("edition")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class ReaderTopicFilter(TopicFilter):
+    through = Subscriber.topics.through
+    column = "subscriber"
+
+
+class TimezoneFilter(ChoiceFromQueryFilter):
+    title = "time zone"
+    parameter_name = "timezone"
+    field_name = "timezone"
+
+
+class SignupMonthFilter(admin.SimpleListFilter):
+    title = "signup month"
+    parameter_name = "signup_month"
+    months = 24
+
+    def lookups(self, request, model_admin):
+        first = Subscriber.objects.aggregate(first=Min("created_at"))["first"]
+        if first is None:
+            return []
+        first = timezone.localtime(first)
+        year, month = timezone.localdate().year, timezone.localdate().month
+        choices = []
+        while (year, month) >= (first.year, first.month) and len(choices) < self.months:
+            choices.append((f"{year:04d}-{month:02d}", f"{year:04d}-{month:02d}"))
+            year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+        return choices
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            year, month = (int(part) for part in self.value().split("-"))
+            start = timezone.make_aware(datetime(year, month, 1))
+        except ValueError:
+            return queryset.none()
+        end = timezone.make_aware(datetime(year + month // 12, month % 12 + 1, 1))
+        return queryset.filter(created_at__gte=start, created_at__lt=end)
+
+
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "status", "frequency", "timezone", "send_hour", "paused", "created_at"]
-    list_filter = ["status", "frequency", "paused", "topics"]
+    list_display = ["email", "status", "frequency", "timezone", "send_hour", "topics_cell", "suppressed",
+                    "created_at"]
+    list_filter = ["status", ReaderTopicFilter, "frequency", TimezoneFilter, SignupMonthFilter, "paused"]
     search_fields = ["email"]
+    search_help_text = "Address or part of it."
+    sortable_by = ["email", "status", "created_at"]
     filter_horizontal = ["topics"]
-    readonly_fields = [
-        "created_at", "updated_at", "confirmation_requested_at", "confirmation_sent_at", "confirmed_at",
-        "welcome_sent_at", "unsubscribed_at", "pending_choices",
-    ]
-    inlines = [ConsentInline]
+    # Status, address and dates change only through the reader's own links,
+    # the import and the actions, each of which keeps the consent trail.
+    readonly_fields = ["status", "created_at", "updated_at", "confirmation_requested_at",
+                       "confirmation_sent_at", "confirmed_at", "welcome_sent_at", "unsubscribed_at",
+                       "pending_choices", "suppression", "all_deliveries"]
+    fields = ["email", "status", "suppression", "topics", "keywords", "frequency", "weekday", "timezone",
+              "send_hour", "paused", "created_at", "confirmation_requested_at", "confirmation_sent_at",
+              "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices", "updated_at",
+              "all_deliveries"]
+    inlines = [ConsentInline, DeliveryInline]
     show_full_result_count = False
+    show_facets = ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    actions = ["unsubscribe", "suppress", "export_csv"]
+    change_list_template = "admin/subscribers/subscriber/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.readonly_fields, "email"] if obj else self.readonly_fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("topics")
+
+    def get_changelist(self, request, **kwargs):
+        return PageAnnotatedChangeList
+
+    def page_annotate(self, request, readers):
+        # Suppressions are stored as hashes, so no join can tell; one query
+        # for the page can.
+        suppressed = suppressed_among(r.email for r in readers)
+        for reader in readers:
+            reader.admin_suppressed = reader.email in suppressed
+
+    def get_urls(self):
+        return [
+            path(
+                "import/", self.admin_site.admin_view(self.import_view), name="subscribers_subscriber_import"
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        return subscriber_import_view(self, request)
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, DeliveryInline) and obj is not None and obj.pk:
+            latest = Delivery.objects.filter(subscriber=obj).order_by("-created_at", "-pk").values("pk")
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=latest[: inline.limit])
+        return kwargs
+
+    @admin.display(description="topics")
+    def topics_cell(self, obj):
+        return ", ".join(t.slug for t in obj.topics.all()) or "–"
+
+    @admin.display(description="suppressed", boolean=True)
+    def suppressed(self, obj):
+        return getattr(obj, "admin_suppressed", None)
+
+    @admin.display(description="suppression list")
+    def suppression(self, obj):
+        if obj.pk is None:
+            return "–"
+        return "suppressed: never mailed" if is_suppressed(obj.email) else "not suppressed"
+
+    @admin.display(description="deliveries")
+    def all_deliveries(self, obj):
+        if obj.pk is None:
+            return "–"
+        url = reverse("admin:newsletter_delivery_changelist") + f"?subscriber__id__exact={obj.pk}"
+        return format_html('<a href="{}">All deliveries to this reader</a>', url)
+
+    @admin.action(description="Unsubscribe selected readers…", permissions=["change"])
+    def unsubscribe(self, request, queryset):
+        if not action_confirmed(request):
+            return action_confirm_page(
+                self, request, queryset, title="Unsubscribe readers", confirm_label="Yes, unsubscribe",
+                danger=True, question="Unsubscribe these readers? Pending and active readers stop "
+                "receiving digests; they are not emailed about it.",
+            )
+        count = subscribers_unsubscribe(subscribers=queryset, by=request.user)
+        self.message_user(request, f"{count} reader(s) unsubscribed.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Suppress selected addresses…", permissions=["change"])
+    def suppress(self, request, queryset):
+        if not action_confirmed(request):
+            return action_confirm_page(
+                self, request, queryset, title="Suppress addresses", confirm_label="Yes, suppress",
+                danger=True, question="Put these addresses on the suppression list? Nothing is sent to "
+                "them again, whatever their status, until an editor lifts the suppression.",
+            )
+        count = subscribers_suppress(subscribers=queryset, by=request.user)
+        self.message_user(request, f"{count} address(es) suppressed.", messages.SUCCESS)
+        return None
+
+    @admin.action(description="Export selected readers to CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        rows = (csv_line(values) for values in subscribers_csv_rows(subscribers=queryset))
+        response = StreamingHttpResponse(rows, content_type="text/csv; charset=utf-8")
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="readers-{stamp}.csv"'
+        return response
 

@@ -79,6 +79,9 @@ class Subscriber(models.Model):
                 condition=models.Q(welcome_sent_at__isnull=True, confirmed_at__isnull=False),
                 name="subscriber_welcome_owed_idx",
             ),
+            # The admin's signup-month and time-zone filters.
+            models.Index(fields=["created_at"], name="subscriber_created_idx"),
+            models.Index(fields=["timezone"], name="subscriber_timezone_idx"),
         ]
 
     def __str__(self):

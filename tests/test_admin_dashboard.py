@@ -1,0 +1,92 @@
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import time_machine
+
+from newsletter import dashboard
+from newsletter.models import Delivery, Edition
+from subscribers.models import Subscriber
+from tests.admin_data import reader_make
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2025, 8, 10)
+LONG_AGO = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def at(day: int, hour: int = 9) -> datetime:
+    return datetime(2025, 8, day, hour, tzinfo=UTC)
+
+
+@pytest.fixture
+def history():
+    """Four readers confirmed, one unsubscribed, one bounced, one complained,
+    four emails sent on the 9th."""
+    new = [reader_make(n) for n in range(3)]
+    Subscriber.objects.filter(pk__in=[r.pk for r in new]).update(confirmed_at=at(9))
+    old = reader_make(3)
+    Subscriber.objects.filter(pk=old.pk).update(confirmed_at=at(1))
+    left = reader_make(4, status=Subscriber.Status.UNSUBSCRIBED)
+    Subscriber.objects.filter(pk=left.pk).update(confirmed_at=LONG_AGO, unsubscribed_at=at(8))
+    never = reader_make(5, status=Subscriber.Status.UNSUBSCRIBED)
+    Subscriber.objects.filter(pk=never.pk).update(confirmed_at=None, unsubscribed_at=at(8))
+    bounced = reader_make(6, status=Subscriber.Status.BOUNCED)
+    Subscriber.objects.filter(pk=bounced.pk).update(confirmed_at=LONG_AGO, updated_at=at(9))
+    complained = reader_make(7, status=Subscriber.Status.COMPLAINED)
+    Subscriber.objects.filter(pk=complained.pk).update(confirmed_at=LONG_AGO, updated_at=at(10))
+    edition = Edition.objects.create(date=date(2025, 8, 9))
+    for reader in [*new, old]:
+        Delivery.objects.create(subscriber=reader, edition=edition, status="sent", sent_at=at(9, 7))
+    Delivery.objects.create(subscriber=bounced, edition=edition, status="failed", reason="provider rejected")
+
+
+def test_stats_per_day_over_thirty_days(history):
+    stats = dashboard.dashboard_stats(today=TODAY)
+    days = {d.day: d for d in stats.days}
+    assert len(stats.days) == 30
+    assert (stats.days[0].day, stats.days[-1].day) == (TODAY - timedelta(days=29), TODAY)
+    assert stats.active_now == 4
+    ninth, tenth, eighth = days[date(2025, 8, 9)], days[TODAY], days[date(2025, 8, 8)]
+    assert (ninth.confirmations, ninth.sent, ninth.bounces, ninth.complaints) == (3, 4, 1, 0)
+    assert ninth.bounce_rate == 0.25
+    assert (tenth.complaints, tenth.complaint_rate) == (1, None)  # nothing sent that day
+    assert eighth.unsubscribes == 2
+    # Active readers at the end of each day, reconstructed backwards.
+    assert [days[date(2025, 8, d)].active for d in (7, 8, 9, 10)] == [4, 3, 5, 4]
+    assert days[date(2025, 8, 1)].confirmations == 1
+    assert (stats.sent, stats.bounces, stats.complaints) == (4, 1, 1)
+    assert stats.bounce_level == "critical" and stats.complaint_level == "critical"
+
+
+@pytest.mark.parametrize(
+    ("rate", "level"), [(None, "ok"), (0.0, "ok"), (0.0009, "ok"), (0.001, "warning"), (0.0029, "warning"),
+                        (0.003, "critical")],
+)
+def test_complaint_rate_levels_follow_the_mailbox_provider_thresholds(rate, level):
+    assert dashboard.rate_level(rate, warn=dashboard.COMPLAINT_WARN, limit=dashboard.COMPLAINT_MAX) == level
+
+
+def test_page_draws_charts_inline_and_shows_rates_against_thresholds(admin_client, history):
+    with time_machine.travel(at(10, 12), tick=False):
+        response = admin_client.get("/admin/dashboard/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    charts = response.context["charts"]
+    assert len(charts) == 6
+    for svg in charts:
+        assert svg.startswith("<svg") and "<script" not in svg and "href" not in svg
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 6
+    assert "0.1% keep under" in html and "0.3% never reach" in html
+    assert "25.00%" in html  # the bounce rate of the 9th in its tooltip
+    assert 'class="dp-card dp-critical" id="card-complaints"' in html
+    assert "2025-08-09" in html
+
+
+def test_dashboard_is_linked_from_the_admin_index_and_for_staff_only(admin_client, client, django_user_model):
+    index = admin_client.get("/admin/").content.decode()
+    assert 'href="/admin/dashboard/"' in index
+    assert "/admin/newsletter/edition/on/" in index
+    assert client.get("/admin/dashboard/").status_code == 302
+    client.force_login(django_user_model.objects.create_user("reader", password="pw"))
+    response = client.get("/admin/dashboard/")
+    assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

@@ -1,0 +1,137 @@
+"""Every admin page makes the same number of queries for 10 rows as for 50:
+a query per row (N+1) fails these tests."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from newsletter.models import Delivery, Edition, Paper, PaperTopic, Topic
+from subscribers.models import ConsentRecord, Subscriber
+from tests.admin_data import DAY, paper_make, reader_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _papers(start, stop):
+    topics = list(Topic.objects.all()[:3])
+    for n in range(start, stop):
+        paper = paper_make(n, github_repo="https://github.com/x/y" if n % 2 else "")
+        for topic in topics[: 1 + n % 3]:
+            PaperTopic.objects.create(paper=paper, topic=topic, origin="editor" if n % 2 else "auto")
+
+
+def _topics(start, stop):
+    for n in range(start, stop):
+        topic = Topic.objects.create(slug=f"extra-{n}", name=f"Extra {n}")
+        PaperTopic.objects.create(paper=paper_make(n), topic=topic)
+        reader_make(n, topics=()).topics.add(topic)
+
+
+def _editions(start, stop):
+    for n in range(start, stop):
+        day = DAY + timedelta(days=n)
+        Edition.objects.create(date=day, note=f"Note {n}")
+        paper_make(n, day=day, pinned=n % 2 == 0)
+
+
+def _readers(start, stop):
+    for n in range(start, stop):
+        reader_make(n, topics=("code", "reasoning") if n % 2 else ("surveys",), timezone="Europe/Paris")
+
+
+def _deliveries(start, stop):
+    edition = Edition.objects.get_or_create(date=DAY)[0]
+    other = Edition.objects.get_or_create(date=DAY - timedelta(days=1))[0]
+    for n in range(start, stop):
+        reader = reader_make(n)
+        Delivery.objects.create(subscriber=reader, edition=edition if n % 2 else other, status="sent",
+                                reason="" if n % 3 else "suppressed")
+
+
+def _reader_history(start, stop):
+    reader = Subscriber.objects.filter(email="reader0@example.org").first() or reader_make(0)
+    for n in range(start, stop):
+        edition = Edition.objects.create(date=DAY + timedelta(days=n))
+        Delivery.objects.create(subscriber=reader, edition=edition, status="failed", reason="bounced")
+        ConsentRecord.objects.create(subscriber=reader, kind="signup", wording=f"w{n}", wording_version="1")
+
+
+def _edition_papers(start, stop):
+    Edition.objects.get_or_create(date=DAY)
+    _papers(start, stop)
+    for n in range(start, stop):
+        Delivery.objects.create(subscriber=reader_make(n), edition=Edition.objects.get(date=DAY))
+
+
+@dataclass
+class Page:
+    name: str
+    make: object
+    url: object
+    rows: object
+
+
+def _result_rows(response):
+    return len(response.context["cl"].result_list)
+
+
+PAGES = [
+    Page("papers", _papers, lambda: "/admin/newsletter/paper/", _result_rows),
+    Page("papers filtered", _papers,
+         lambda: "/admin/newsletter/paper/?has_code=yes&featured=2025-08-05&q=paper",
+         lambda r: len(r.context["cl"].result_list) * 2),  # half of them have code
+    Page("topics", _topics, lambda: "/admin/newsletter/topic/", lambda r: _result_rows(r) - 19),
+    Page("editions", _editions, lambda: "/admin/newsletter/edition/", _result_rows),
+    Page("readers", _readers, lambda: "/admin/subscribers/subscriber/", _result_rows),
+    Page("deliveries", _deliveries, lambda: "/admin/newsletter/delivery/", _result_rows),
+    Page(
+        "reader page", _reader_history,
+        lambda: reverse("admin:subscribers_subscriber_change",
+                        args=[Subscriber.objects.get(email="reader0@example.org").pk]),
+        # Consent records shown (less the reader's own signup); deliveries stop at 20.
+        lambda r: len(r.context["inline_admin_formsets"][0].formset.forms) - 1,
+    ),
+    Page(
+        "edition page", _edition_papers,
+        lambda: reverse("admin:newsletter_edition_change", args=[Edition.objects.get(date=DAY).pk]),
+        lambda r: len(r.context["papers"]),
+    ),
+    Page("dashboard", _readers, lambda: "/admin/dashboard/", lambda r: r.context["stats"].active_now),
+]
+
+
+def _queries(client, url) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    return len(captured)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_queries_do_not_grow_with_rows(admin_client, django_assert_max_num_queries, page):
+    page.make(0, 10)
+    url = page.url()
+    admin_client.get(url)  # session, content types and permissions are cached after this
+    with_ten = _queries(admin_client, url)
+    page.make(10, 50)
+    with django_assert_max_num_queries(with_ten):
+        response = admin_client.get(url)
+    assert page.rows(response) == 50
+
+
+def test_paper_page_queries_do_not_grow_with_topics(admin_client, django_assert_max_num_queries):
+    paper = paper_make(1)
+    topics = list(Topic.objects.all())
+    for topic in topics[:2]:
+        PaperTopic.objects.create(paper=paper, topic=topic)
+    url = reverse("admin:newsletter_paper_change", args=[paper.pk])
+    admin_client.get(url)
+    with_two = _queries(admin_client, url)
+    for topic in topics[2:12]:
+        PaperTopic.objects.create(paper=paper, topic=topic)
+    with django_assert_max_num_queries(with_two):
+        admin_client.get(url)
+    assert Paper.objects.get().topics.count() == 12

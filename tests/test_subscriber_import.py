@@ -1,0 +1,171 @@
+import io
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+
+from subscribers.importing import ImportFileError, subscribers_import_csv
+from subscribers.models import ConsentRecord, Subscriber
+from subscribers.suppression import suppression_add
+from tests.admin_data import reader_make
+
+pytestmark = pytest.mark.django_db
+
+GOOD_BAD_AND_DUPLICATE = """email,topics,frequency,timezone,send_hour
+ada@example.org,reasoning;code,daily,Europe/Paris,7
+not-an-address,reasoning,daily,UTC,7
+grace@example.org,,weekly,UTC,8
+linus@example.org,no-such-topic,daily,UTC,7
+ADA@example.org,code,daily,UTC,7
+barbara@example.org,,monthly,UTC,7
+ken@example.org,,daily,Mars/Olympus,7
+dennis@example.org,,daily,UTC,25
+"""
+
+
+def run(text: str, **kwargs):
+    return subscribers_import_csv(lines=io.StringIO(text), **kwargs)
+
+
+def test_good_rows_are_imported_pending_and_bad_rows_reported_by_line():
+    report = run(GOOD_BAD_AND_DUPLICATE)
+    assert report.created == 2
+    assert report.problems == [
+        (3, "'not-an-address' is not a valid email address"),
+        (5, "topic 'no-such-topic' does not exist (use topic slugs such as 'reasoning')"),
+        (6, "ADA@example.org already appears on line 2"),
+        (7, "frequency 'monthly' is not one of daily, weekly"),
+        (8, "time zone 'Mars/Olympus' is unknown (use names like Europe/Paris)"),
+        (9, "send_hour '25' is not a whole number from 0 to 23"),
+    ]
+    ada = Subscriber.objects.get(email="ada@example.org")
+    assert (ada.status, ada.timezone, ada.send_hour, ada.confirmed_at) == ("pending", "Europe/Paris", 7, None)
+    assert set(ada.topics.values_list("slug", flat=True)) == {"reasoning", "code"}
+    grace = Subscriber.objects.get(email="grace@example.org")
+    assert (grace.frequency, grace.send_hour) == ("weekly", 8)
+    consent = ConsentRecord.objects.get(subscriber=ada)
+    assert (consent.kind, consent.source, consent.wording_version) == ("signup", "import", "import-1")
+    assert "confirmation email" in consent.wording
+    assert mail.outbox == []  # the confirmation sweep mails them, not the import
+
+
+def test_reimporting_is_harmless_and_leaves_existing_readers_untouched():
+    existing = reader_make(1, topics=("surveys",), send_hour=6)
+    text = f"email,topics,send_hour\n{existing.email.upper()},code,9\nnew@example.org,code,9\n"
+    first = run(text)
+    assert (first.created, first.already_present, first.problems) == (1, 1, [])
+    second = run(text)
+    assert (second.created, second.already_present, second.problems) == (0, 2, [])
+    existing.refresh_from_db()
+    assert existing.send_hour == 6
+    assert list(existing.topics.values_list("slug", flat=True)) == ["surveys"]
+    assert Subscriber.objects.count() == 2
+    assert ConsentRecord.objects.filter(source="import").count() == 1
+
+
+def test_double_opt_in_source_makes_readers_active_with_a_confirmation_record():
+    text = "email,confirmed_at\nada@example.org,2024-02-01T10:00:00Z\ngrace@example.org,\n"
+    report = run(text, consent_source="double-opt-in")
+    assert report.created == 2
+    ada = Subscriber.objects.get(email="ada@example.org")
+    assert ada.status == "active"
+    assert ada.confirmed_at.isoformat() == "2024-02-01T10:00:00+00:00"
+    assert Subscriber.objects.get(email="grace@example.org").confirmed_at is not None
+    kinds = sorted(ConsentRecord.objects.filter(subscriber=ada).values_list("kind", "source"))
+    assert kinds == [("confirmation", "import"), ("signup", "import")]
+
+
+def test_single_opt_in_source_still_needs_confirmation():
+    run("email\nada@example.org\n", consent_source="single-opt-in")
+    assert Subscriber.objects.get().status == "pending"
+
+
+def test_suppressed_addresses_are_refused():
+    suppression_add(email="gone@example.org", reason="complained")
+    report = run("email\nGone@example.org\nok@example.org\n")
+    assert report.problems == [(2, "Gone@example.org is on the suppression list")]
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["ok@example.org"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "the file is empty"),
+        ("address,topics\na@example.org,code\n", "no 'email' column"),
+        ("email,colour\na@example.org,red\n", "unknown column(s) 'colour'"),
+    ],
+)
+def test_a_bad_file_imports_nothing(text, message):
+    with pytest.raises(ImportFileError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        run(text)
+    assert not Subscriber.objects.exists()
+
+
+def test_unknown_consent_source_is_refused():
+    with pytest.raises(ImportFileError, match="unknown consent source 'hearsay'"):
+        run("email\na@example.org\n", consent_source="hearsay")
+    assert not Subscriber.objects.exists()
+
+
+def test_line_numbers_follow_multi_line_values_and_blank_lines():
+    text = 'email,keywords\na@example.org,"long\nkeywords"\n\nbad,x\n'
+    report = run(text)
+    assert report.created == 1
+    assert report.problems == [(5, "'bad' is not a valid email address")]
+
+
+def test_command_reports_lines_and_records_the_import(tmp_path, django_user_model):
+    editor = django_user_model.objects.create_user("editor", is_staff=True)
+    path = tmp_path / "readers.csv"
+    path.write_text("\ufeffemail,topics\nada@example.org,code\nnope,code\n", encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("import_subscribers", str(path), "--by", "editor", stdout=out, stderr=err)
+    assert "1 imported, 0 already readers (left as they were), 1 rows not imported" in out.getvalue()
+    assert "line 3: 'nope' is not a valid email address" in err.getvalue()
+    entry = LogEntry.objects.get()
+    assert entry.user == editor and "readers.csv" in entry.change_message
+
+
+def test_command_refuses_undecodable_files_and_unknown_users(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes("email\nm\xfcller@example.org\n".encode("latin-1"))
+    with pytest.raises(CommandError, match="nothing imported: cannot read"):
+        call_command("import_subscribers", str(path))
+    with pytest.raises(CommandError, match="no staff user named 'ghost'"):
+        call_command("import_subscribers", str(path), "--by", "ghost")
+    with pytest.raises(CommandError, match="cannot open"):
+        call_command("import_subscribers", str(tmp_path / "missing.csv"))
+    assert not Subscriber.objects.exists()
+
+
+def test_admin_upload_page_imports_and_reports(admin_client):
+    url = "/admin/subscribers/subscriber/import/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    assert "Import from CSV" in admin_client.get("/admin/subscribers/subscriber/").content.decode()
+    upload = SimpleUploadedFile("people.csv", GOOD_BAD_AND_DUPLICATE.encode(), content_type="text/csv")
+    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<strong>2</strong> imported" in html
+    assert "&#x27;not-an-address&#x27; is not a valid email address" in html
+    entry = LogEntry.objects.get()
+    assert entry.object_repr == "CSV import people.csv"
+    assert "consent source “none”" in entry.change_message
+
+
+def test_admin_upload_of_a_bad_file_says_nothing_was_imported(admin_client):
+    upload = SimpleUploadedFile("x.csv", b"name\nAda\n", content_type="text/csv")
+    url = "/admin/subscribers/subscriber/import/"
+    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
+    assert "Nothing was imported: no &#x27;email&#x27; column" in response.content.decode()
+    assert not LogEntry.objects.exists()
+
+
+def test_upload_page_is_for_staff_only(client, django_user_model):
+    assert client.get("/admin/subscribers/subscriber/import/").status_code == 302
+    user = django_user_model.objects.create_user("reader", password="pw")
+    client.force_login(user)
+    assert client.get("/admin/subscribers/subscriber/import/").status_code == 302
