@@ -103,25 +103,32 @@ def _per_day_counts(queryset, field: str, first: date, days: int) -> dict[date, 
 def daily_bounces_and_complaints(
     *, start: datetime, end: datetime
 ) -> tuple[dict[date, int], dict[date, int]]:
-    """Hard bounces and spam complaints per day in [start, end).
+    """Hard bounces and spam complaints per day in [start, end), as the
+    provider reported them (one per event, dated when we received it) —
+    what mailbox providers' rate thresholds are about."""
+    from subscribers.models import ProviderEvent
 
-    Stand-in until provider events are recorded: readers whose status is
-    ``bounced`` or ``complained``, dated by their last change (``updated_at``),
-    which is when the bounce or complaint was applied. It undercounts repeat
-    events for one reader and moves if the row is edited later. When
-    ``ProviderEvent`` exists, count its bounce and complaint events by
-    ``occurred_at`` here instead; nothing else needs to change.
-    """
+    kinds = [ProviderEvent.Kind.HARD_BOUNCE, ProviderEvent.Kind.COMPLAINT]
     rows = _per_day(
-        Subscriber.objects.filter(status__in=[Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED]),
-        "updated_at", start, end,
-        bounced=Count("pk", filter=Q(status=Subscriber.Status.BOUNCED)),
-        complained=Count("pk", filter=Q(status=Subscriber.Status.COMPLAINED)),
+        ProviderEvent.objects.filter(kind__in=kinds), "received_at", start, end,
+        bounced=Count("pk", filter=Q(kind=ProviderEvent.Kind.HARD_BOUNCE)),
+        complained=Count("pk", filter=Q(kind=ProviderEvent.Kind.COMPLAINT)),
     )
     return (
         {day: row["bounced"] for day, row in rows.items()},
         {day: row["complained"] for day, row in rows.items()},
     )
+
+
+def daily_departures(*, start: datetime, end: datetime) -> dict[date, int]:
+    """Readers lost to a bounce or complaint per day (their last change),
+    for reconstructing the active count: a reader leaves once however many
+    events the provider sends."""
+    rows = _per_day(
+        Subscriber.objects.filter(status__in=[Subscriber.Status.BOUNCED, Subscriber.Status.COMPLAINED]),
+        "updated_at", start, end,
+    )
+    return {day: row["n"] for day, row in rows.items()}
 
 
 def dashboard_stats(*, today: date | None = None, days: int = 30) -> Dashboard:
@@ -145,6 +152,7 @@ def dashboard_stats(*, today: date | None = None, days: int = 30) -> Dashboard:
     )
     sent = _per_day_counts(Delivery.objects.filter(status=Delivery.Status.SENT), "sent_at", first, days)
     bounces, complaints = daily_bounces_and_complaints(start=start, end=end)
+    departures = daily_departures(start=start, end=end)
     active_now = Subscriber.objects.filter(status=Subscriber.Status.ACTIVE).count()
 
     stats = []
@@ -161,7 +169,7 @@ def dashboard_stats(*, today: date | None = None, days: int = 30) -> Dashboard:
             complaints=complaints.get(day, 0),
         )
         stats.append(row)
-        left = unsubscribed.get(day, {}).get("left", 0) + row.bounces + row.complaints
+        left = unsubscribed.get(day, {}).get("left", 0) + departures.get(day, 0)
         active = max(0, active - row.confirmations + left)
     stats.reverse()
     return Dashboard(

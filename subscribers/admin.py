@@ -19,7 +19,11 @@ from newsletter.models import Delivery
 from newsletter.paging import EstimatedCountPaginator
 from subscribers import admin_events  # noqa: F401  (suppression and provider-event admin)
 from subscribers.admin_import import subscriber_import_view
-from subscribers.editorial import subscribers_suppress, subscribers_unsubscribe
+from subscribers.editorial import (
+    subscribers_confirmation_resend,
+    subscribers_suppress,
+    subscribers_unsubscribe,
+)
 from subscribers.importing import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
@@ -119,7 +123,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
     paginator = EstimatedCountPaginator
-    actions = ["unsubscribe", "suppress", "export_csv"]
+    actions = ["resend_confirmation", "unsubscribe", "suppress", "export_csv"]
     change_list_template = "admin/subscribers/subscriber/change_list.html"
 
     def get_readonly_fields(self, request, obj=None):
@@ -176,6 +180,14 @@ class SubscriberAdmin(admin.ModelAdmin):
             return "–"
         url = reverse("admin:newsletter_delivery_changelist") + f"?subscriber__id__exact={obj.pk}"
         return format_html('<a href="{}">All deliveries to this reader</a>', url)
+
+    @admin.action(description="Resend the confirmation email", permissions=["change"])
+    def resend_confirmation(self, request, queryset):
+        count = subscribers_confirmation_resend(subscribers=queryset, by=request.user)
+        skipped = queryset.count() - count
+        note = f" ({skipped} skipped: already confirmed, left, or suppressed)" if skipped else ""
+        self.message_user(request, f"Confirmation email requested for {count} reader(s){note}.",
+                          messages.SUCCESS)
 
     @admin.action(description="Unsubscribe selected readers…", permissions=["change"])
     def unsubscribe(self, request, queryset):

@@ -1,5 +1,6 @@
-"""What an editor may do to readers from the admin: unsubscribe them and put
-their address on the suppression list. Every change is logged under the editor."""
+"""What an editor may do to readers from the admin: resend a confirmation,
+unsubscribe them and put their address on the suppression list. Every change
+is logged under the editor."""
 
 from __future__ import annotations
 
@@ -42,3 +43,19 @@ def subscribers_suppress(*, subscribers: QuerySet[Subscriber], by) -> int:
         suppression_add(email=reader.email, reason=Suppression.Reason.MANUAL, detail=f"suppressed by {who}")
     editorial_log(by=by, objects=fresh, message="Suppressed the address (manual)")
     return len(fresh)
+
+
+def subscribers_confirmation_resend(*, subscribers: QuerySet[Subscriber], by) -> int:
+    """Owe a fresh confirmation email to each reader whose confirmation is
+    still outstanding (pending, or re-subscribing); others are left alone, as
+    are suppressed addresses. The email goes out from the worker, at most
+    once per request. Returns how many were requested, each logged."""
+    from subscribers.services import subscriber_confirmation_resend
+
+    requested = [
+        reader for reader in subscribers.only("pk", "email")
+        if subscriber_confirmation_resend(email=reader.email)
+    ]
+    if requested:
+        editorial_log(by=by, objects=requested, message="Confirmation email resent by an editor")
+    return len(requested)

@@ -5,7 +5,7 @@ import time_machine
 
 from newsletter import dashboard
 from newsletter.models import Delivery, Edition
-from subscribers.models import Subscriber
+from subscribers.models import ProviderEvent, Subscriber, email_hash
 from tests.admin_data import reader_make
 
 pytestmark = pytest.mark.django_db
@@ -34,6 +34,15 @@ def history():
     Subscriber.objects.filter(pk=bounced.pk).update(confirmed_at=LONG_AGO, updated_at=at(9))
     complained = reader_make(7, status=Subscriber.Status.COMPLAINED)
     Subscriber.objects.filter(pk=complained.pk).update(confirmed_at=LONG_AGO, updated_at=at(10))
+    # What the provider reported: a hard bounce on the 9th (plus a soft one,
+    # which is no bounce for the rate), a complaint on the 10th.
+    for n, (reader, kind, day) in enumerate([(bounced, "hard_bounce", 9), (bounced, "soft_bounce", 9),
+                                             (complained, "complaint", 10)]):
+        ProviderEvent.objects.create(
+            provider="postmark", event_key=f"k{n}", event_type="bounced", kind=kind,
+            recipient=reader.email, recipient_hash=email_hash(reader.email), subscriber=reader,
+            received_at=at(day),
+        )
     edition = Edition.objects.create(date=date(2025, 8, 9))
     for reader in [*new, old]:
         Delivery.objects.create(subscriber=reader, edition=edition, status="sent", sent_at=at(9, 7))

@@ -161,3 +161,23 @@ def test_export_selected_to_csv(admin_client, readers):
     assert [(r["email"], r["topics"], r["frequency"]) for r in rows] == [
         (march.email, "code;reasoning", "daily"), (may.email, "code", "weekly"),
     ]
+
+
+def test_resend_confirmation_emails_pending_readers_only(admin_client, django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    from tests.subscriber_helpers import eager_tasks
+
+    pending = reader_make(1, status=Subscriber.Status.PENDING)
+    active = reader_make(2)
+    with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+        response = act(admin_client, "resend_confirmation", [pending, active])
+    assert response.status_code == 302
+    assert [m.to for m in mail.outbox] == [[pending.email]]
+    assert "/confirm/" in mail.outbox[0].body
+    pending.refresh_from_db()
+    assert pending.confirmation_sent_at is not None
+    assert LogEntry.objects.filter(change_message="Confirmation email resent by an editor").count() == 1
+    messages = [str(m) for m in response.wsgi_request._messages]
+    assert messages == ["Confirmation email requested for 1 reader(s) (1 skipped: already confirmed, "
+                        "left, or suppressed)."]
