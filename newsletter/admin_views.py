@@ -1,12 +1,13 @@
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
+from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from newsletter import dashboard
 from newsletter.charts import Threshold, svg_bars
-from newsletter.models import WorkerPing
+from newsletter.models import Delivery, Edition, WorkerPing
 from newsletter.ops import worker_last_seen, worker_ping_request
 
 
@@ -60,9 +61,16 @@ def dashboard_view(request):
             ],
         ),
     ]
+    last_edition = (
+        Edition.objects.filter(Exists(Delivery.objects.filter(edition=OuterRef("pk"))))
+        .order_by("-date")
+        .first()
+    )
     context = {
         **admin.site.each_context(request),
         "title": "Dashboard",
+        "last_edition": last_edition,
+        "top_clicked": dashboard.top_clicked_papers(edition=last_edition) if last_edition else [],
         "stats": stats,
         "charts": charts,
         "bounce_pct": _percent(stats.bounce_rate),

@@ -4,6 +4,7 @@ stays fast with millions of deliveries."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -206,3 +207,34 @@ def topics_reader_counts() -> dict[int, int]:
         .order_by()
     )
     return {row["topic"]: row["n"] for row in rows}
+
+
+# Links in a digest that name a paper: its Hugging Face page, arXiv abstract or PDF.
+_PAPER_LINK = re.compile(r"(?:huggingface\.co/papers/|arxiv\.org/(?:abs|pdf)/)(\d{4}\.\d{4,5})")
+
+
+def top_clicked_papers(*, edition, limit: int = 10) -> list[tuple]:
+    """The edition's papers by clicks, as the provider reports them (click
+    events on its deliveries; providers without click tracking report none).
+    Links to a paper's page, abstract, PDF or code all count for the paper.
+    Two queries: clicks grouped by link, then the papers they name."""
+    from subscribers.models import ProviderEvent
+
+    per_link = (
+        ProviderEvent.objects.filter(kind=ProviderEvent.Kind.CLICKED, delivery__edition=edition)
+        .exclude(click_url="")
+        .values("click_url")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    papers = {p.arxiv_id: p for p in edition.papers()}
+    by_repo = {p.github_repo.rstrip("/").lower(): p.arxiv_id for p in papers.values() if p.github_repo}
+    clicks: dict[str, int] = {}
+    for row in per_link:
+        url = row["click_url"]
+        match = _PAPER_LINK.search(url)
+        arxiv_id = match.group(1) if match else by_repo.get(url.split("?")[0].rstrip("/").lower())
+        if arxiv_id in papers:
+            clicks[arxiv_id] = clicks.get(arxiv_id, 0) + row["n"]
+    ranked = sorted(clicks.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    return [(papers[arxiv_id], n) for arxiv_id, n in ranked]

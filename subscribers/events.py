@@ -146,6 +146,7 @@ def provider_event_record(*, event: Any, esp_name: str) -> ProviderEvent | None:
         tags=tags,
         description=_text(getattr(event, "description", None), 500),
         mta_response=_text(getattr(event, "mta_response", None), 1000),
+        click_url=_text(getattr(event, "click_url", None), 2000),
         payload=payload if isinstance(payload, dict | list) else {},
         occurred_at=timestamp if isinstance(timestamp, datetime) and timestamp.tzinfo else None,
     )

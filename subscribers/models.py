@@ -184,6 +184,7 @@ class ProviderEvent(models.Model):
     tags = models.JSONField(default=list, blank=True)
     description = models.CharField(max_length=500, blank=True)
     mta_response = models.CharField(max_length=1000, blank=True)
+    click_url = models.CharField(max_length=2000, blank=True, help_text="The link clicked (click events).")
     payload = models.JSONField(default=dict, blank=True, help_text="The provider's event, as received.")
     occurred_at = models.DateTimeField(null=True, blank=True, help_text="As reported by the provider.")
     received_at = models.DateTimeField(default=timezone.now)

@@ -123,6 +123,26 @@ def postmark_open(email: str, *, metadata: dict | None = None) -> dict:
     }
 
 
+def postmark_click(email: str, *, url: str, metadata: dict | None = None) -> dict:
+    # Postmark's Click webhook (developer docs, "Click webhook").
+    return {
+        "RecordType": "Click",
+        "MessageStream": "broadcast",
+        "Metadata": metadata or {},
+        "Recipient": email,
+        "MessageID": "883953f4-6105-42a2-a16a-77a8eac79483",
+        "ReceivedAt": "2026-11-20T07:03:12.0000000Z",
+        "Platform": "Desktop",
+        "ClickLocation": "HTML",
+        "OriginalLink": url,
+        "Tag": "digest",
+        "UserAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64)",
+        "OS": {"Name": "Windows 10", "Family": "Windows", "Company": "Microsoft Corporation"},
+        "Client": {"Name": "Chrome 120", "Family": "Chrome", "Company": "Google"},
+        "Geo": {"CountryISOCode": "FR", "Country": "France"},
+    }
+
+
 def postmark_subscription_change(email: str, *, reason: str = "ManualSuppression") -> dict:
     return {
         "RecordType": "SubscriptionChange",

@@ -99,3 +99,29 @@ def test_dashboard_is_linked_from_the_admin_index_and_for_staff_only(admin_clien
     client.force_login(django_user_model.objects.create_user("reader", password="pw"))
     response = client.get("/admin/dashboard/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+
+
+def test_top_papers_of_the_last_edition_by_clicks(admin_client):
+    from newsletter.models import Paper
+
+    edition = Edition.objects.create(date=date(2025, 8, 9))
+    first = Paper.objects.create(arxiv_id="2508.00001", title="Clicked most", featured_on=edition.date,
+                                 github_repo="https://github.com/example/most")
+    second = Paper.objects.create(arxiv_id="2508.00002", title="Clicked once", featured_on=edition.date)
+    Paper.objects.create(arxiv_id="2508.00003", title="Never clicked", featured_on=edition.date)
+    reader = reader_make(1)
+    delivery = Delivery.objects.create(subscriber=reader, edition=edition, status="sent", sent_at=at(9, 7))
+    links = ["https://huggingface.co/papers/2508.00001", "https://arxiv.org/pdf/2508.00001",
+             "https://github.com/example/most", "https://arxiv.org/abs/2508.00002",
+             "https://papers.example.org/preferences/abc/"]
+    for n, url in enumerate(links):
+        ProviderEvent.objects.create(
+            provider="postmark", event_key=f"c{n}", event_type="clicked", kind="clicked",
+            recipient=reader.email, recipient_hash=email_hash(reader.email), subscriber=reader,
+            delivery=delivery, click_url=url,
+        )
+    assert dashboard.top_clicked_papers(edition=edition) == [(first, 3), (second, 1)]
+    html = admin_client.get("/admin/dashboard/").content.decode()
+    section = html.split('id="dp-top-clicked"', 1)[1]
+    assert section.index("Clicked most") < section.index("Clicked once")
+    assert "Never clicked" not in section

@@ -90,6 +90,18 @@ def test_postmark_delivery_and_open_are_recorded_on_the_delivery(client):
     assert not Suppression.objects.exists()
 
 
+def test_postmark_click_is_recorded_with_the_link(client):
+    reader = make_reader("ada@example.com")
+    delivery = make_delivery(reader)
+    payload = p.postmark_click("ada@example.com", url="https://huggingface.co/papers/2507.06607",
+                               metadata={"delivery_id": str(delivery.pk)})
+    assert p.post_json(client, "/anymail/postmark/tracking/", payload).status_code == 200
+    process_pending()
+
+    event = delivery.provider_events.get()
+    assert (event.kind, event.click_url) == (Kind.CLICKED, "https://huggingface.co/papers/2507.06607")
+
+
 def test_postmark_subscription_change_unsubscribes_reader_without_suppressing(client):
     reader = make_reader("ada@example.com")
 
