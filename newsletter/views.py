@@ -1,12 +1,41 @@
+from datetime import date
+
+from django.http import Http404
 from django.shortcuts import render
 
+from newsletter.digest.build import edition_page, reader_page
 from newsletter.selectors import edition_papers, latest_edition_date
+from subscribers.tokens import TokenInvalid, token_read
 
 
 def home(request):
     day = latest_edition_date()
     papers = list(edition_papers(day=day)) if day else []
     return render(request, "newsletter/home.html", {"day": day, "papers": papers})
+
+
+def digest_edition(request, day: date):
+    """The public page of an edition: every visible paper, pins first."""
+    context = edition_page(day=day)
+    if context is None:
+        raise Http404("no papers on that day")
+    return render(request, "newsletter/digest.html", context)
+
+
+def digest_reader(request, day: date, token: str):
+    """A reader's web copy of their digest ("view in browser")."""
+    try:
+        subscriber = token_read(token=token, purpose="digest")
+    except TokenInvalid as exc:
+        return render(
+            request, "newsletter/digest_link_invalid.html", {"message": f"{exc}.".capitalize(), "day": day},
+            status=404,
+        )
+    response = render(request, "newsletter/digest_reader.html", reader_page(subscriber=subscriber, day=day))
+    # Personal pages: keep them out of search engines and other sites' logs.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def healthz(request):

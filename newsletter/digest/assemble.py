@@ -1,0 +1,166 @@
+"""One reader's email from the edition's ready parts: no template rendering,
+no premailer, no database. Per reader we pick cards, fill the "why" lines,
+sign three links and join strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from django.core.mail import EmailMultiAlternatives
+
+from newsletter.digest.links import token_minter
+from newsletter.digest.pool import EditionPool
+from newsletter.digest.render import EditionParts, Fillable, MailConfig
+from newsletter.digest.selection import Reader, Selection
+
+DIGEST_TAG = "digest"
+PREHEADER_LIMIT = 140
+SUBJECT_TITLE_LIMIT = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    web_url: str
+    preferences_url: str
+    unsubscribe_url: str
+    list_unsubscribe: str
+
+
+def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Links:
+    """Signed, stateless links for one reader, and the List-Unsubscribe header
+    (the one-click URL first, then a mailto on the sender's domain)."""
+    site = mail.site_url
+    unsubscribe, preferences, digest = token_minter(
+        "unsubscribe", "preferences", "digest", secret=mail.secret_key
+    ).mint(reader)
+    unsubscribe_url = f"{site}/unsubscribe/{unsubscribe}/"
+    return Links(
+        web_url=f"{site}/digests/{pool.last.isoformat()}/{digest}/",
+        preferences_url=f"{site}/preferences/{preferences}/",
+        unsubscribe_url=unsubscribe_url,
+        # Tokens are URL-safe (base64url and ":"), so only the space needs encoding.
+        list_unsubscribe=(
+            f"<{unsubscribe_url}>, <mailto:{mail.unsubscribe_mailbox}?subject=unsubscribe%20{unsubscribe}>"
+        ),
+    )
+
+
+def reader_why_text(*, reader: Reader, pool: EditionPool, site_name: str) -> str:
+    """The footer's "why you got this"."""
+    names = [pool.topic_names[t] for t in sorted(reader.topic_ids) if t in pool.topic_names]
+    follows = []
+    if names:
+        follows.append("the topics " + ", ".join(names))
+    if reader.keywords:
+        follows.append("the keywords " + ", ".join(f"'{k}'" for k in reader.keywords))
+    what = " and ".join(follows) if follows else "every topic (you have not picked any)"
+    how = "a weekly" if reader.weekly else "a daily"
+    return f"you subscribed to {how} digest of {site_name} and follow {what}."
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _fill(template: Fillable, values: dict[str, str]) -> str:
+    out = list(template.pieces)
+    for position, name in template.slots:
+        out[position] = values[name]
+    return "".join(out)
+
+
+def digest_values(
+    *, pool: EditionPool, reader: Reader, selection: Selection, links: Links, mail: MailConfig
+) -> dict[str, str]:
+    """Per-reader plain-text values (subject title, preheader, links, why)."""
+    lead = pool.papers[selection.for_you[0].index].title
+    others = [pool.papers[p.index].title for p in selection.for_you[1:3]]
+    count = len(selection.for_you)
+    preheader = f"{count} paper{'s' if count != 1 else ''} for you"
+    if selection.trending:
+        preheader += f" and {len(selection.trending)} trending"
+    if others:
+        preheader += ". Also: " + " · ".join(others)
+    return {
+        "lead_title": _clip(lead, SUBJECT_TITLE_LIMIT),
+        "preheader": _clip(preheader, PREHEADER_LIMIT),
+        "web_url": links.web_url,
+        "preferences_url": links.preferences_url,
+        "unsubscribe_url": links.unsubscribe_url,
+        "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
+    }
+
+
+def digest_subject(*, parts: EditionParts, values: dict[str, str]) -> str:
+    return _fill(parts.subject, values)
+
+
+def digest_message(
+    *, mail: MailConfig, reader: Reader, subject: str, text: str, html: str, links: Links,
+    edition: str, delivery_id: int | None,
+) -> EmailMultiAlternatives:
+    """The message object with its list headers, tags, metadata and bulk options."""
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=mail.from_email,
+        to=[reader.email],
+        headers={
+            "List-Unsubscribe": links.list_unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": mail.list_id,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    message.tags = [DIGEST_TAG]
+    message.metadata = {"edition": edition, "subscriber_id": str(reader.pk)}
+    if delivery_id is not None:
+        message.metadata["delivery_id"] = str(delivery_id)
+    for name, value in mail.bulk_options:
+        setattr(message, name, value)
+    return message
+
+
+def digest_assemble(
+    *,
+    pool: EditionPool,
+    parts: EditionParts,
+    reader: Reader,
+    selection: Selection,
+    delivery_id: int | None = None,
+) -> EmailMultiAlternatives:
+    """The ready-to-send message for one reader: subject, text and HTML parts,
+    list headers, anymail tags and metadata (with the delivery id, so provider
+    events map back to it). Pure string work: sends nothing, reads nothing,
+    so previews and web copies use it too. ``selection`` must not be empty."""
+    if selection.empty:
+        raise ValueError("an empty selection has no email")
+    mail = parts.mail
+    links = reader_links(reader=reader, pool=pool, mail=mail)
+    values = digest_values(pool=pool, reader=reader, selection=selection, links=links, mail=mail)
+    subject = digest_subject(parts=parts, values=values)
+    values["subject"] = subject
+    # Text nodes need only <, > and & escaped (what the template engine's
+    # output looks like after lxml); links carry no quotes but get full escaping.
+    html_values = {k: escape(v, quote=k.endswith("_url")) for k, v in values.items()}
+    cards_html, cards_text = parts.cards_html, parts.cards_text
+
+    def section(picks) -> tuple[str, str]:
+        html: list[str] = []
+        text: list[str] = []
+        for pick in picks:
+            before, after = cards_html[pick.index]
+            html += (before, pick.why_html, after)
+            before, after = cards_text[pick.index]
+            text += (before, pick.why, after, "\n")
+        return "".join(html), "".join(text)
+
+    html_values["for_you"], values["for_you"] = section(selection.for_you)
+    html_values["trending"], values["trending"] = section(selection.trending)
+    variant = 1 if selection.trending else 0
+    return digest_message(
+        mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),
+        text=_fill(parts.text[variant], values), html=_fill(parts.html[variant], html_values),
+        delivery_id=delivery_id,
+    )

@@ -1,0 +1,245 @@
+"""Which papers one reader gets from an edition, in which order, and why.
+
+A reader's digest has two sections:
+
+* "For you": the editor's pins (for every reader: an editor's pick is news
+  for everyone), then the papers matching the reader's topics or keywords,
+  ranked by the score in ``ranking.py``; at most ``DIGEST_MAX_PAPERS``.
+* "Also trending": up to ``DIGEST_TRENDING_PAPERS`` papers that match none of
+  the reader's topics or keywords, by attention.
+
+Never a paper the reader already received (arXiv id without version), never
+a hidden or withdrawn one (the pool has none). A reader with no topics and no
+keywords follows everything. When "For you" would be empty there is no email.
+
+Ranking is memoised per preference profile (topics + keywords): readers
+share profiles, so most readers cost one dictionary lookup plus a filter.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from html import escape
+
+from django.conf import settings
+
+from newsletter.digest.pool import _KEYWORD_CACHE_SIZE, _PROFILE_CACHE_SIZE, EditionPool
+from newsletter.digest.ranking import KEYWORD_STRONG, KEYWORD_WEAK
+
+MAX_KEYWORDS = 20
+MAX_KEYWORD_LENGTH = 80
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """What selection and assembly need to know about a subscriber.
+    ``pk`` and ``email`` also make it usable for signed tokens."""
+
+    pk: int
+    email: str
+    topic_ids: frozenset[int]
+    keywords: tuple[str, ...]
+    weekly: bool = False
+
+
+def keywords_parse(raw: str) -> tuple[str, ...]:
+    """A reader's keyword text -> distinct keywords, in order, bounded."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for part in re.split(r"[,\n;]", raw or ""):
+        keyword = " ".join(part.split())[:MAX_KEYWORD_LENGTH]
+        if keyword and keyword.lower() not in seen:
+            seen.add(keyword.lower())
+            out.append(keyword)
+    return tuple(out[:MAX_KEYWORDS])
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    index: int  # into pool.papers
+    why: str
+    why_html: str = ""
+
+    @classmethod
+    def of(cls, index: int, why: str) -> Pick:
+        return cls(index, why, escape(why, quote=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    for_you: tuple[Pick, ...]
+    trending: tuple[Pick, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not self.for_you
+
+    @property
+    def picks(self) -> tuple[Pick, ...]:
+        return self.for_you + self.trending
+
+
+def _keyword_pattern(keyword: str) -> re.Pattern:
+    # Whole words, case-insensitive: "RAG" must not match "storage".
+    return re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE)
+
+
+def keyword_matches(*, pool: EditionPool, keyword: str) -> dict[int, float]:
+    """Paper index -> relevance for one keyword, memoised per pool."""
+
+    def build() -> dict[int, float]:
+        pattern = _keyword_pattern(keyword)
+        needle = keyword.lower()
+        found: dict[int, float] = {}
+        for paper in pool.papers:
+            # A plain substring test first: most papers do not contain the
+            # keyword at all, and that test is far cheaper than the regex.
+            if needle in paper.strong_lower and pattern.search(paper.strong_text):
+                found[paper.index] = KEYWORD_STRONG
+            elif needle in paper.weak_lower and pattern.search(paper.weak_text):
+                found[paper.index] = KEYWORD_WEAK
+        return found
+
+    return pool.memo_get(pool.keywords, keyword.lower(), build, _KEYWORD_CACHE_SIZE)
+
+
+class _Ranked:
+    """One preference profile's ranking over a pool. "Why" lines are made
+    lazily: a reader needs a dozen, the pool may have a hundred matches."""
+
+    __slots__ = ("default", "keywords_hit", "matches", "pool", "relevant", "topic_ids", "whys")
+
+    def __init__(self, *, pool: EditionPool, topic_ids: frozenset[int], keywords: tuple[str, ...]):
+        self.pool = pool
+        self.topic_ids = topic_ids
+        everything = not topic_ids and not keywords
+        relevance: dict[int, float] = {}
+        self.keywords_hit: dict[int, list[str]] = {}
+        if everything:
+            relevance = dict.fromkeys(range(len(pool.papers)), 1.0)
+        for topic_id in topic_ids:
+            for index, weight in pool.topic_papers.get(topic_id, ()):
+                relevance[index] = relevance.get(index, 0.0) + weight
+        for keyword in keywords:
+            for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
+                relevance[index] = relevance.get(index, 0.0) + weight
+                self.keywords_hit.setdefault(index, []).append(keyword)
+        papers = pool.papers
+        scored = sorted(
+            (index for index in relevance if not papers[index].pinned),
+            # papers are in edition order, so the index breaks ties deterministically
+            key=lambda index: (-relevance[index] * papers[index].boost, index),
+        )
+        self.matches: tuple[int, ...] = (*pool.pinned, *scored)
+        self.relevant = relevance
+        self.whys: dict[int, Pick] = {}
+        self.default: Selection | None = None  # for readers with no history: shared
+
+    def pick(self, index: int) -> Pick:
+        pick = self.whys.get(index)
+        if pick is None:
+            pick = self.whys[index] = Pick.of(index, self._why(index))
+        return pick
+
+    def _why(self, index: int) -> str:
+        pool = self.pool
+        paper = pool.papers[index]
+        if index not in self.relevant and not paper.pinned:
+            label = "Trending today" if pool.is_single_day else "Trending this week"
+            return " · ".join(filter(None, [label, paper.topics[0][1] if paper.topics else ""]))
+        parts = ["Editor's pick"] if paper.pinned else []
+        if not self.topic_ids and not self.keywords_hit:
+            if not paper.pinned:
+                parts.append("Top paper today" if pool.is_single_day else "Top paper this week")
+        else:
+            parts += [name for topic_id, name, _, _ in paper.topics if topic_id in self.topic_ids][:2]
+        keywords = self.keywords_hit.get(index)
+        if keywords:
+            parts.append("matches " + ", ".join(f"'{k}'" for k in keywords))
+        return " · ".join(parts)
+
+    def select(self, *, fresh, limit: int, trending_limit: int) -> Selection:
+        for_you: list[Pick] = []
+        for index in self.matches:
+            if len(for_you) >= limit:
+                break
+            if fresh(index):
+                for_you.append(self.pick(index))
+        trending: list[Pick] = []
+        if for_you:
+            for index in self.pool.by_attention:
+                if len(trending) >= trending_limit:
+                    break
+                if index not in self.relevant and fresh(index):
+                    trending.append(self.pick(index))
+        return Selection(for_you=tuple(for_you), trending=tuple(trending))
+
+
+def _ranked(pool: EditionPool, reader: Reader) -> _Ranked:
+    return pool.memo_get(
+        pool.profiles,
+        (reader.topic_ids, reader.keywords),
+        lambda: _Ranked(pool=pool, topic_ids=reader.topic_ids, keywords=reader.keywords),
+        _PROFILE_CACHE_SIZE,
+    )
+
+
+def _always(index: int) -> bool:
+    return True
+
+
+def digest_select(
+    *,
+    pool: EditionPool,
+    reader: Reader,
+    received: frozenset[str] | set[str] = frozenset(),
+    since: date | None = None,
+    limit: int | None = None,
+    trending_limit: int | None = None,
+) -> Selection:
+    """The reader's papers from ``pool``. Pure: reads nothing but its arguments.
+
+    ``received`` are arXiv ids (no version) the reader already got; ``since``
+    drops papers of editions on or before that date (a weekly reader's last
+    digest). An empty "For you" means: send nothing.
+    """
+    limit = settings.DIGEST_MAX_PAPERS if limit is None else limit
+    trending_limit = settings.DIGEST_TRENDING_PAPERS if trending_limit is None else trending_limit
+    ranked = _ranked(pool, reader)
+    papers = pool.papers
+    if not received and since is None:
+        # Most readers: the profile's selection, computed once and shared.
+        default = ranked.default
+        if default is None or (limit, trending_limit) != (settings.DIGEST_MAX_PAPERS,
+                                                         settings.DIGEST_TRENDING_PAPERS):
+            default = ranked.select(fresh=_always, limit=limit, trending_limit=trending_limit)
+            if (limit, trending_limit) == (settings.DIGEST_MAX_PAPERS, settings.DIGEST_TRENDING_PAPERS):
+                ranked.default = default
+        return default
+
+    def fresh(index: int) -> bool:
+        paper = papers[index]
+        if since is not None and paper.featured_on is not None and paper.featured_on <= since:
+            return False
+        return paper.arxiv_id not in received
+
+    return ranked.select(fresh=fresh, limit=limit, trending_limit=trending_limit)
+
+
+def selection_frozen(
+    *, pool: EditionPool, reader: Reader, paper_ids: list[str], for_you_count: int
+) -> Selection:
+    """The selection recorded on a Delivery, rebuilt with today's "why" lines.
+    Papers hidden or withdrawn since are left out; nothing else changes."""
+    ranked = _ranked(pool, reader)
+    picks = []
+    for position, arxiv_id in enumerate(paper_ids):
+        index = pool.by_id.get(arxiv_id)
+        if index is not None:
+            picks.append((position < for_you_count, ranked.pick(index)))
+    return Selection(
+        for_you=tuple(pick for mine, pick in picks if mine),
+        trending=tuple(pick for mine, pick in picks if not mine),
+    )
