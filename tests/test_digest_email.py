@@ -7,7 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from newsletter.digest import render
 from newsletter.digest.assemble import digest_values, reader_links
@@ -161,7 +163,8 @@ def test_html_is_a_600px_layout_with_dark_mode_phone_rules_and_a_preheader():
     assert 'width="600"' in html
     # Inlined: the card's styles are on the elements themselves.
     assert re.search(r'<h3 class="title" style="[^"]*font-size:18px', html)
-    assert re.search(r'<div class="preheader" style="display:none[^"]*">4 papers for you and 3 trending', html)
+    preheader = r'<div class="preheader" style="display:none[^"]*">4 papers for you and 3 trending'
+    assert re.search(preheader, html)
 
 
 def test_sample_edition_digest_stays_under_gmail_clipping_size_and_fast_path_equals_full_render():
@@ -200,7 +203,8 @@ def test_fast_token_minting_equals_token_make():
     reader = reader_make("someone@example.org")
     with time_machine.travel(datetime(2025, 7, 10, 7, 0, tzinfo=ZoneInfo("UTC")), tick=False):
         minted = token_minter("unsubscribe", "preferences", "digest").mint(reader_of(reader))
-        made = tuple(token_make(subscriber=reader, purpose=p) for p in ("unsubscribe", "preferences", "digest"))
+        purposes = ("unsubscribe", "preferences", "digest")
+        made = tuple(token_make(subscriber=reader, purpose=p) for p in purposes)
     assert minted == made
 
 
@@ -215,7 +219,8 @@ class _Someone:
 def test_fast_token_minting_equals_token_make_for_any_id_and_address(pk, email):
     someone = _Someone(pk, email)
     with time_machine.travel(datetime(2025, 7, 10, 7, 0, tzinfo=ZoneInfo("UTC")), tick=False):
-        assert token_minter("unsubscribe").mint(someone)[0] == token_make(subscriber=someone, purpose="unsubscribe")
+        minted = token_minter("unsubscribe").mint(someone)[0]
+        assert minted == token_make(subscriber=someone, purpose="unsubscribe")
 
 
 def test_pool_is_rebuilt_when_an_editor_changes_the_edition():

@@ -104,7 +104,7 @@ def _provider_message(exc: AnymailError) -> str:
         if isinstance(body, dict):
             code = body.get("ErrorCode")
             message = str(body.get("Message", ""))
-            return f"{message} (ErrorCode {code})" if code is not None else message
+            return f"ErrorCode {code}: {message}" if code is not None else message
     return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
 
 
