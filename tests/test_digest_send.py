@@ -14,7 +14,14 @@ from newsletter.digest.send import deliveries_send, deliveries_sweep
 from newsletter.models import Delivery, Edition, Paper
 from subscribers.models import Suppression
 from subscribers.suppression import is_suppressed, suppression_add
-from tests.digest_support import DAY, edition_small, paper_make, reader_make, use_fake_postmark
+from tests.digest_support import (
+    DAY,
+    edition_small,
+    paper_make,
+    reader_make,
+    topics_default,
+    use_fake_postmark,
+)
 from tests.fake_provider import FakePostmark
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +31,7 @@ S = Delivery.Status
 
 @pytest.fixture(autouse=True)
 def _fresh_pools():
+    topics_default()
     pools_forget()
     yield
     pools_forget()
