@@ -70,10 +70,7 @@ def _fill(template: Fillable, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-def digest_values(
-    *, pool: EditionPool, reader: Reader, selection: Selection, links: Links, mail: MailConfig
-) -> dict[str, str]:
-    """Per-reader plain-text values (subject title, preheader, links, why)."""
+def _lead_and_preheader(*, pool: EditionPool, selection: Selection) -> tuple[str, str]:
     lead = pool.papers[selection.for_you[0].index].title
     others = [pool.papers[p.index].title for p in selection.for_you[1:3]]
     count = len(selection.for_you)
@@ -82,9 +79,63 @@ def digest_values(
         preheader += f" and {len(selection.trending)} trending"
     if others:
         preheader += ". Also: " + " · ".join(others)
+    return _clip(lead, SUBJECT_TITLE_LIMIT), _clip(preheader, PREHEADER_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sections:
+    """What a selection contributes to an email, joined once per selection."""
+
+    lead_title: str
+    preheader: str
+    preheader_html: str
+    for_you_html: str
+    for_you_text: str
+    trending_html: str
+    trending_text: str
+
+
+def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
+    cached = selection.rendered.get("sections")
+    if cached is not None and cached[0] is parts:
+        return cached[1]
+    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
+    cards_html, cards_text = parts.cards_html, parts.cards_text
+
+    def joined(picks) -> tuple[str, str]:
+        html: list[str] = []
+        text: list[str] = []
+        for pick in picks:
+            before, after = cards_html[pick.index]
+            html += (before, pick.why_html, after)
+            before, after = cards_text[pick.index]
+            text += (before, pick.why, after, "\n")
+        return "".join(html), "".join(text)
+
+    for_you_html, for_you_text = joined(selection.for_you)
+    trending_html, trending_text = joined(selection.trending)
+    sections = _Sections(
+        lead_title=lead_title,
+        preheader=preheader,
+        preheader_html=escape(preheader, quote=False),
+        for_you_html=for_you_html,
+        for_you_text=for_you_text,
+        trending_html=trending_html,
+        trending_text=trending_text,
+    )
+    selection.rendered["sections"] = (parts, sections)
+    return sections
+
+
+def digest_values(
+    *, pool: EditionPool, reader: Reader, selection: Selection, links: Links, mail: MailConfig
+) -> dict[str, str]:
+    """Per-reader plain-text values (subject title, preheader, links, why),
+    for the reference full render."""
+    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
     return {
-        "lead_title": _clip(lead, SUBJECT_TITLE_LIMIT),
-        "preheader": _clip(preheader, PREHEADER_LIMIT),
+        "lead_title": lead_title,
+        "preheader": preheader,
         "web_url": links.web_url,
         "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
@@ -138,26 +189,24 @@ def digest_assemble(
         raise ValueError("an empty selection has no email")
     mail = parts.mail
     links = reader_links(reader=reader, pool=pool, mail=mail)
-    values = digest_values(pool=pool, reader=reader, selection=selection, links=links, mail=mail)
-    subject = digest_subject(parts=parts, values=values)
-    values["subject"] = subject
+    sections = _sections(pool=pool, parts=parts, selection=selection)
+    why_text = reader_why_text(reader=reader, pool=pool, site_name=mail.site_name)
+    subject = digest_subject(parts=parts, values={"lead_title": sections.lead_title})
     # Text nodes need only <, > and & escaped (what the template engine's
-    # output looks like after lxml); links carry no quotes but get full escaping.
-    html_values = {k: escape(v, quote=k.endswith("_url")) for k, v in values.items()}
-    cards_html, cards_text = parts.cards_html, parts.cards_text
-
-    def section(picks) -> tuple[str, str]:
-        html: list[str] = []
-        text: list[str] = []
-        for pick in picks:
-            before, after = cards_html[pick.index]
-            html += (before, pick.why_html, after)
-            before, after = cards_text[pick.index]
-            text += (before, pick.why, after, "\n")
-        return "".join(html), "".join(text)
-
-    html_values["for_you"], values["for_you"] = section(selection.for_you)
-    html_values["trending"], values["trending"] = section(selection.trending)
+    # output looks like after lxml); links are base64url tokens under SITE_URL.
+    values = {
+        "subject": subject, "preheader": sections.preheader, "why_text": why_text,
+        "web_url": links.web_url, "preferences_url": links.preferences_url,
+        "unsubscribe_url": links.unsubscribe_url,
+        "for_you": sections.for_you_text, "trending": sections.trending_text,
+    }
+    html_values = {
+        "subject": escape(subject, quote=False), "preheader": sections.preheader_html,
+        "why_text": escape(why_text, quote=False),
+        "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
+        "unsubscribe_url": escape(links.unsubscribe_url),
+        "for_you": sections.for_you_html, "trending": sections.trending_html,
+    }
     variant = 1 if selection.trending else 0
     return digest_message(
         mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),

@@ -21,8 +21,9 @@ from newsletter.digest.ranking import paper_attention, paper_boost, paper_recenc
 from newsletter.models import Edition, Paper, PaperTopic, Topic
 
 _POOLS_KEPT = 8
-_PROFILE_CACHE_SIZE = 4096
+_PROFILE_CACHE_SIZE = 2048  # ~30 KB of joined sections each: ~60 MB at most
 _KEYWORD_CACHE_SIZE = 8192
+_WHY_CACHE_SIZE = 16384
 
 
 def safe_url(url: str | None) -> str:
@@ -89,6 +90,7 @@ class EditionPool:
     # Memos filled by selection; bounded so memory stays flat in the number of readers.
     profiles: OrderedDict = field(default_factory=OrderedDict)
     keywords: OrderedDict = field(default_factory=OrderedDict)
+    whys: OrderedDict = field(default_factory=OrderedDict)
     parts: object | None = None  # render.EditionParts, built on first use
     pinned: tuple[int, ...] = ()
     by_attention: tuple[int, ...] = ()

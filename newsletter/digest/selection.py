@@ -19,13 +19,13 @@ share profiles, so most readers cost one dictionary lookup plus a filter.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from html import escape
 
 from django.conf import settings
 
-from newsletter.digest.pool import _KEYWORD_CACHE_SIZE, _PROFILE_CACHE_SIZE, EditionPool
+from newsletter.digest.pool import _KEYWORD_CACHE_SIZE, _PROFILE_CACHE_SIZE, _WHY_CACHE_SIZE, EditionPool
 from newsletter.digest.ranking import KEYWORD_STRONG, KEYWORD_WEAK
 
 MAX_KEYWORDS = 20
@@ -71,6 +71,9 @@ class Pick:
 class Selection:
     for_you: tuple[Pick, ...]
     trending: tuple[Pick, ...]
+    # Assembly keeps the joined paper sections here: readers who share a
+    # profile share this Selection object, and so the joining work.
+    rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def empty(self) -> bool:
@@ -109,12 +112,12 @@ class _Ranked:
     """One preference profile's ranking over a pool. "Why" lines are made
     lazily: a reader needs a dozen, the pool may have a hundred matches."""
 
-    __slots__ = ("default", "keywords_hit", "matches", "pool", "relevant", "topic_ids", "whys")
+    __slots__ = ("default", "everything", "keywords_hit", "matches", "pool", "relevant", "topic_ids", "whys")
 
     def __init__(self, *, pool: EditionPool, topic_ids: frozenset[int], keywords: tuple[str, ...]):
         self.pool = pool
         self.topic_ids = topic_ids
-        everything = not topic_ids and not keywords
+        self.everything = everything = not topic_ids and not keywords
         relevance: dict[int, float] = {}
         self.keywords_hit: dict[int, list[str]] = {}
         if everything:
@@ -140,7 +143,18 @@ class _Ranked:
     def pick(self, index: int) -> Pick:
         pick = self.whys.get(index)
         if pick is None:
-            pick = self.whys[index] = Pick.of(index, self._why(index))
+            # Many profiles share a paper's "why" (same matched topics and
+            # keywords): the pool keeps them, so each is written and escaped once.
+            paper = self.pool.papers[index]
+            if index not in self.relevant and not paper.pinned:
+                key: tuple = (index,)
+            else:
+                topics = tuple(t for t, _, _, _ in paper.topics if t in self.topic_ids)[:2]
+                key = (index, self.everything, topics, tuple(self.keywords_hit.get(index, ())))
+            pick = self.pool.memo_get(
+                self.pool.whys, key, lambda: Pick.of(index, self._why(index)), _WHY_CACHE_SIZE
+            )
+            self.whys[index] = pick
         return pick
 
     def _why(self, index: int) -> str:
@@ -150,7 +164,7 @@ class _Ranked:
             label = "Trending today" if pool.is_single_day else "Trending this week"
             return " · ".join(filter(None, [label, paper.topics[0][1] if paper.topics else ""]))
         parts = ["Editor's pick"] if paper.pinned else []
-        if not self.topic_ids and not self.keywords_hit:
+        if self.everything:
             if not paper.pinned:
                 parts.append("Top paper today" if pool.is_single_day else "Top paper this week")
         else:
