@@ -26,11 +26,8 @@ def digest_reader(request, day: date, token: str):
     """A reader's web copy of their digest ("view in browser")."""
     try:
         subscriber = token_read(token=token, purpose="digest")
-    except TokenInvalid as exc:
-        return render(
-            request, "newsletter/digest_link_invalid.html", {"message": f"{exc}.".capitalize(), "day": day},
-            status=404,
-        )
+    except TokenInvalid:
+        return render(request, "newsletter/digest_link_invalid.html", {"day": day}, status=404)
     response = render(request, "newsletter/digest_reader.html", reader_page(subscriber=subscriber, day=day))
     # Personal pages: keep them out of search engines and other sites' logs.
     response["X-Robots-Tag"] = "noindex, nofollow"

@@ -17,6 +17,7 @@ from newsletter.digest.selection import Reader, Selection
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
 SUBJECT_TITLE_LIMIT = 90
+SECTIONS_KEPT = 512  # joined sections (~40 KB each) kept per pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,8 +97,11 @@ class _Sections:
 
 
 def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
+    """The selection's joined sections; kept on shared selections, at most
+    SECTIONS_KEPT per pool, so memory stays bounded however many readers."""
     cached = selection.rendered.get("sections")
     if cached is not None and cached[0] is parts:
+        pool.sections.move_to_end(id(selection), last=True)
         return cached[1]
     lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
     cards_html, cards_text = parts.cards_html, parts.cards_text
@@ -123,7 +127,13 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
         trending_html=trending_html,
         trending_text=trending_text,
     )
-    selection.rendered["sections"] = (parts, sections)
+    if selection.shared:
+        selection.rendered["sections"] = (parts, sections)
+        # Holding the selection keeps its id unique while it is in here.
+        pool.sections[id(selection)] = selection
+        if len(pool.sections) > SECTIONS_KEPT:
+            _, oldest = pool.sections.popitem(last=False)
+            oldest.rendered.pop("sections", None)
     return sections
 
 

@@ -20,8 +20,8 @@ from django.db.models import Count, Max, Q
 from newsletter.digest.ranking import paper_attention, paper_boost, paper_recency, topic_weight
 from newsletter.models import Edition, Paper, PaperTopic, Topic
 
-_POOLS_KEPT = 8
-_PROFILE_CACHE_SIZE = 2048  # ~30 KB of joined sections each: ~60 MB at most
+_POOLS_KEPT = 4
+_PROFILE_CACHE_SIZE = 4096
 _KEYWORD_CACHE_SIZE = 8192
 _WHY_CACHE_SIZE = 16384
 
@@ -91,14 +91,17 @@ class EditionPool:
     profiles: OrderedDict = field(default_factory=OrderedDict)
     keywords: OrderedDict = field(default_factory=OrderedDict)
     whys: OrderedDict = field(default_factory=OrderedDict)
+    sections: OrderedDict = field(default_factory=OrderedDict)  # see assemble._sections
     parts: object | None = None  # render.EditionParts, built on first use
     pinned: tuple[int, ...] = ()
+    boosts: tuple[float, ...] = ()
     by_attention: tuple[int, ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
         self.by_id = {p.arxiv_id: p.index for p in self.papers}
         self.pinned = tuple(p.index for p in self.papers if p.pinned)
+        self.boosts = tuple(p.boost for p in self.papers)
         # Candidates for "Also trending": by attention, then edition order.
         self.by_attention = tuple(
             p.index for p in sorted(self.papers, key=lambda p: (-p.attention, p.index)) if not p.pinned

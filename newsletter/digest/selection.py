@@ -71,8 +71,9 @@ class Pick:
 class Selection:
     for_you: tuple[Pick, ...]
     trending: tuple[Pick, ...]
-    # Assembly keeps the joined paper sections here: readers who share a
-    # profile share this Selection object, and so the joining work.
+    # Readers who share a profile (and have no history) share one Selection;
+    # assembly keeps the joined paper sections of such shared ones here.
+    shared: bool = field(default=False, compare=False)
     rendered: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -129,13 +130,11 @@ class _Ranked:
             for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
                 relevance[index] = relevance.get(index, 0.0) + weight
                 self.keywords_hit.setdefault(index, []).append(keyword)
-        papers = pool.papers
-        scored = sorted(
-            (index for index in relevance if not papers[index].pinned),
-            # papers are in edition order, so the index breaks ties deterministically
-            key=lambda index: (-relevance[index] * papers[index].boost, index),
-        )
-        self.matches: tuple[int, ...] = (*pool.pinned, *scored)
+        boost, pinned = pool.boosts, pool.pinned
+        # Papers are in edition order, so the index breaks ties deterministically.
+        scored = sorted((-weight * boost[index], index) for index, weight in relevance.items()
+                        if index not in pinned)
+        self.matches: tuple[int, ...] = (*pinned, *(index for _, index in scored))
         self.relevant = relevance
         self.whys: dict[int, Pick] = {}
         self.default: Selection | None = None  # for readers with no history: shared
@@ -175,20 +174,16 @@ class _Ranked:
         return " · ".join(parts)
 
     def select(self, *, fresh, limit: int, trending_limit: int) -> Selection:
-        for_you: list[Pick] = []
-        for index in self.matches:
-            if len(for_you) >= limit:
-                break
-            if fresh(index):
-                for_you.append(self.pick(index))
-        trending: list[Pick] = []
-        if for_you:
-            for index in self.pool.by_attention:
-                if len(trending) >= trending_limit:
-                    break
-                if index not in self.relevant and fresh(index):
-                    trending.append(self.pick(index))
-        return Selection(for_you=tuple(for_you), trending=tuple(trending))
+        relevant = self.relevant
+        if fresh is None:  # nothing to leave out
+            for_you = [self.pick(index) for index in self.matches[:limit]]
+            trending = [index for index in self.pool.by_attention if index not in relevant][:trending_limit]
+        else:
+            for_you = [self.pick(index) for index in [i for i in self.matches if fresh(i)][:limit]]
+            trending = [i for i in self.pool.by_attention if i not in relevant and fresh(i)][:trending_limit]
+        if not for_you:
+            return Selection(for_you=(), trending=())
+        return Selection(for_you=tuple(for_you), trending=tuple(self.pick(index) for index in trending))
 
 
 def _ranked(pool: EditionPool, reader: Reader) -> _Ranked:
@@ -198,10 +193,6 @@ def _ranked(pool: EditionPool, reader: Reader) -> _Ranked:
         lambda: _Ranked(pool=pool, topic_ids=reader.topic_ids, keywords=reader.keywords),
         _PROFILE_CACHE_SIZE,
     )
-
-
-def _always(index: int) -> bool:
-    return True
 
 
 def digest_select(
@@ -228,9 +219,9 @@ def digest_select(
         default = ranked.default
         if default is None or (limit, trending_limit) != (settings.DIGEST_MAX_PAPERS,
                                                          settings.DIGEST_TRENDING_PAPERS):
-            default = ranked.select(fresh=_always, limit=limit, trending_limit=trending_limit)
+            default = ranked.select(fresh=None, limit=limit, trending_limit=trending_limit)
             if (limit, trending_limit) == (settings.DIGEST_MAX_PAPERS, settings.DIGEST_TRENDING_PAPERS):
-                ranked.default = default
+                default = ranked.default = Selection(default.for_you, default.trending, shared=True)
         return default
 
     def fresh(index: int) -> bool:
