@@ -17,7 +17,6 @@ from newsletter.digest.selection import Reader, Selection
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
 SUBJECT_TITLE_LIMIT = 90
-SECTIONS_KEPT = 512  # joined sections (~40 KB each) kept per pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,10 +63,20 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _fill(template: Fillable, values: dict[str, str]) -> str:
-    out = list(template.pieces)
+def _fill(template: Fillable, values: dict[str, str], lists: dict[str, list[str]] | None = None) -> str:
+    """Join the template's pieces with the values in its slots; a slot named
+    in ``lists`` takes a list of pieces. One join, one copy of the text."""
+    pieces = template.pieces
+    out: list[str] = []
+    last = 0
     for position, name in template.slots:
-        out[position] = values[name]
+        out += pieces[last:position]
+        if lists is not None and name in lists:
+            out += lists[name]
+        else:
+            out.append(values[name])
+        last = position + 1
+    out += pieces[last:]
     return "".join(out)
 
 
@@ -85,28 +94,27 @@ def _lead_and_preheader(*, pool: EditionPool, selection: Selection) -> tuple[str
 
 @dataclass(frozen=True, slots=True)
 class _Sections:
-    """What a selection contributes to an email, joined once per selection."""
+    """What a selection contributes to an email: its titles, and its paper
+    cards as lists of ready pieces (references to the edition's strings, so
+    keeping them on a shared selection costs a few hundred bytes)."""
 
     lead_title: str
     preheader: str
     preheader_html: str
-    for_you_html: str
-    for_you_text: str
-    trending_html: str
-    trending_text: str
+    for_you_html: list[str]
+    for_you_text: list[str]
+    trending_html: list[str]
+    trending_text: list[str]
 
 
 def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
-    """The selection's joined sections; kept on shared selections, at most
-    SECTIONS_KEPT per pool, so memory stays bounded however many readers."""
     cached = selection.rendered.get("sections")
     if cached is not None and cached[0] is parts:
-        pool.sections.move_to_end(id(selection), last=True)
         return cached[1]
     lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
     cards_html, cards_text = parts.cards_html, parts.cards_text
 
-    def joined(picks) -> tuple[str, str]:
+    def pieces(picks) -> tuple[list[str], list[str]]:
         html: list[str] = []
         text: list[str] = []
         for pick in picks:
@@ -114,10 +122,10 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
             html += (before, pick.why_html, after)
             before, after = cards_text[pick.index]
             text += (before, pick.why, after, "\n")
-        return "".join(html), "".join(text)
+        return html, text
 
-    for_you_html, for_you_text = joined(selection.for_you)
-    trending_html, trending_text = joined(selection.trending)
+    for_you_html, for_you_text = pieces(selection.for_you)
+    trending_html, trending_text = pieces(selection.trending)
     sections = _Sections(
         lead_title=lead_title,
         preheader=preheader,
@@ -129,11 +137,6 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
     )
     if selection.shared:
         selection.rendered["sections"] = (parts, sections)
-        # Holding the selection keeps its id unique while it is in here.
-        pool.sections[id(selection)] = selection
-        if len(pool.sections) > SECTIONS_KEPT:
-            _, oldest = pool.sections.popitem(last=False)
-            oldest.rendered.pop("sections", None)
     return sections
 
 
@@ -208,18 +211,19 @@ def digest_assemble(
         "subject": subject, "preheader": sections.preheader, "why_text": why_text,
         "web_url": links.web_url, "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
-        "for_you": sections.for_you_text, "trending": sections.trending_text,
     }
     html_values = {
         "subject": escape(subject, quote=False), "preheader": sections.preheader_html,
         "why_text": escape(why_text, quote=False),
         "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
         "unsubscribe_url": escape(links.unsubscribe_url),
-        "for_you": sections.for_you_html, "trending": sections.trending_html,
     }
     variant = 1 if selection.trending else 0
+    text = _fill(parts.text[variant], values,
+                 {"for_you": sections.for_you_text, "trending": sections.trending_text})
+    html = _fill(parts.html[variant], html_values,
+                 {"for_you": sections.for_you_html, "trending": sections.trending_html})
     return digest_message(
         mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),
-        text=_fill(parts.text[variant], values), html=_fill(parts.html[variant], html_values),
-        delivery_id=delivery_id,
+        text=text, html=html, delivery_id=delivery_id,
     )

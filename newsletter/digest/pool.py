@@ -21,7 +21,7 @@ from newsletter.digest.ranking import paper_attention, paper_boost, paper_recenc
 from newsletter.models import Edition, Paper, PaperTopic, Topic
 
 _POOLS_KEPT = 4
-_PROFILE_CACHE_SIZE = 4096
+_PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
 _KEYWORD_CACHE_SIZE = 8192
 _WHY_CACHE_SIZE = 16384
 
@@ -57,10 +57,13 @@ class PoolPaper:
     weak_text: str  # abstract
     strong_lower: str = ""
     weak_lower: str = ""
+    topic_ids: tuple[int, ...] = ()
+    topic_mask: int = 0  # one bit per topic, see EditionPool.topic_bits
 
     def __post_init__(self):
         self.strong_lower = self.strong_text.lower()
         self.weak_lower = self.weak_text.lower()
+        self.topic_ids = tuple(t for t, _, _, _ in self.topics)
 
     @property
     def hf_url(self) -> str:
@@ -85,22 +88,26 @@ class EditionPool:
     # Every active topic's name, for "you follow ..." lines.
     topic_names: dict[int, str] = field(default_factory=dict)
     by_id: dict[str, int] = field(default_factory=dict)
-    # topic id -> [(paper index, relevance weight)]
-    topic_papers: dict[int, list[tuple[int, float]]] = field(default_factory=dict)
+    # topic id -> {paper index: relevance weight}
+    topic_weights: dict[int, dict[int, float]] = field(default_factory=dict)
     # Memos filled by selection; bounded so memory stays flat in the number of readers.
     profiles: OrderedDict = field(default_factory=OrderedDict)
     keywords: OrderedDict = field(default_factory=OrderedDict)
-    whys: OrderedDict = field(default_factory=OrderedDict)
-    sections: OrderedDict = field(default_factory=OrderedDict)  # see assemble._sections
+    whys: dict = field(default_factory=dict)
     parts: object | None = None  # render.EditionParts, built on first use
     pinned: tuple[int, ...] = ()
     boosts: tuple[float, ...] = ()
+    topic_bits: dict[int, int] = field(default_factory=dict)
     by_attention: tuple[int, ...] = ()
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
         self.by_id = {p.arxiv_id: p.index for p in self.papers}
         self.pinned = tuple(p.index for p in self.papers if p.pinned)
+        ids = sorted({t for p in self.papers for t in p.topic_ids})
+        self.topic_bits = {topic_id: 1 << bit for bit, topic_id in enumerate(ids)}
+        for paper in self.papers:
+            paper.topic_mask = sum(self.topic_bits[t] for t in paper.topic_ids)
         self.boosts = tuple(p.boost for p in self.papers)
         # Candidates for "Also trending": by attention, then edition order.
         self.by_attention = tuple(
@@ -108,8 +115,8 @@ class EditionPool:
         )
         for paper in self.papers:
             for topic_id, _name, score, by_editor in paper.topics:
-                self.topic_papers.setdefault(topic_id, []).append(
-                    (paper.index, topic_weight(score=score, by_editor=by_editor))
+                self.topic_weights.setdefault(topic_id, {})[paper.index] = topic_weight(
+                    score=score, by_editor=by_editor
                 )
 
     @property

@@ -19,6 +19,7 @@ share profiles, so most readers cost one dictionary lookup plus a filter.
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass, field
 from datetime import date
 from html import escape
@@ -110,56 +111,67 @@ def keyword_matches(*, pool: EditionPool, keyword: str) -> dict[int, float]:
 
 
 class _Ranked:
-    """One preference profile's ranking over a pool. "Why" lines are made
-    lazily: a reader needs a dozen, the pool may have a hundred matches."""
+    """One preference profile's ranking over a pool. Small on purpose:
+    thousands are cached. "Why" lines are made for the papers picked only."""
 
-    __slots__ = ("default", "everything", "keywords_hit", "matches", "pool", "relevant", "topic_ids", "whys")
+    __slots__ = ("default", "everything", "keywords_hit", "mask", "matches", "pool", "relevant",
+                 "topic_ids")
 
     def __init__(self, *, pool: EditionPool, topic_ids: frozenset[int], keywords: tuple[str, ...]):
         self.pool = pool
         self.topic_ids = topic_ids
         self.everything = everything = not topic_ids and not keywords
-        relevance: dict[int, float] = {}
-        self.keywords_hit: dict[int, list[str]] = {}
+        self.keywords_hit: dict[int, tuple[str, ...]] = {}
         if everything:
             relevance = dict.fromkeys(range(len(pool.papers)), 1.0)
-        for topic_id in topic_ids:
-            for index, weight in pool.topic_papers.get(topic_id, ()):
-                relevance[index] = relevance.get(index, 0.0) + weight
-        for keyword in keywords:
-            for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
-                relevance[index] = relevance.get(index, 0.0) + weight
-                self.keywords_hit.setdefault(index, []).append(keyword)
+        else:
+            # Start from a copy of the biggest topic (a C-speed dict copy),
+            # then add the others paper by paper.
+            maps = sorted((pool.topic_weights.get(t, {}) for t in topic_ids), key=len, reverse=True)
+            relevance = dict(maps[0]) if maps else {}
+            get = relevance.get
+            for weights in maps[1:]:
+                for index, weight in weights.items():
+                    relevance[index] = get(index, 0.0) + weight
+            for keyword in keywords:
+                for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
+                    relevance[index] = get(index, 0.0) + weight
+                    self.keywords_hit[index] = (*self.keywords_hit.get(index, ()), keyword)
         boost, pinned = pool.boosts, pool.pinned
         # Papers are in edition order, so the index breaks ties deterministically.
-        scored = sorted((-weight * boost[index], index) for index, weight in relevance.items()
-                        if index not in pinned)
-        self.matches: tuple[int, ...] = (*pinned, *(index for _, index in scored))
-        self.relevant = relevance
-        self.whys: dict[int, Pick] = {}
+        scored = sorted([(-weight * boost[index], index) for index, weight in relevance.items()
+                         if index not in pinned])
+        # Compact forms: an array of paper indexes, and a bit set of the matching ones.
+        self.matches = array("H", [*pinned, *[index for _, index in scored]])
+        self.relevant = sum(1 << index for index in relevance)
+        bits = pool.topic_bits
+        self.mask = sum(bits.get(t, 0) for t in topic_ids)
         self.default: Selection | None = None  # for readers with no history: shared
 
+    def is_relevant(self, index: int) -> bool:
+        return bool(self.relevant >> index & 1)
+
     def pick(self, index: int) -> Pick:
-        pick = self.whys.get(index)
+        # Profiles share a paper's "why" when they match it the same way
+        # (same topics, as a bit mask, and keywords): the pool keeps them.
+        paper = self.pool.papers[index]
+        if paper.pinned or self.relevant >> index & 1:
+            matched = paper.topic_mask & self.mask
+            key: tuple = (index, self.everything, matched, self.keywords_hit.get(index, ()))
+        else:
+            key = (index,)
+        whys = self.pool.whys
+        pick = whys.get(key)
         if pick is None:
-            # Many profiles share a paper's "why" (same matched topics and
-            # keywords): the pool keeps them, so each is written and escaped once.
-            paper = self.pool.papers[index]
-            if index not in self.relevant and not paper.pinned:
-                key: tuple = (index,)
-            else:
-                topics = tuple(t for t, _, _, _ in paper.topics if t in self.topic_ids)[:2]
-                key = (index, self.everything, topics, tuple(self.keywords_hit.get(index, ())))
-            pick = self.pool.memo_get(
-                self.pool.whys, key, lambda: Pick.of(index, self._why(index)), _WHY_CACHE_SIZE
-            )
-            self.whys[index] = pick
+            if len(whys) >= _WHY_CACHE_SIZE:
+                whys.clear()  # bounded; rebuilt from the next readers
+            pick = whys[key] = Pick.of(index, self._why(index))
         return pick
 
     def _why(self, index: int) -> str:
         pool = self.pool
         paper = pool.papers[index]
-        if index not in self.relevant and not paper.pinned:
+        if not self.is_relevant(index) and not paper.pinned:
             label = "Trending today" if pool.is_single_day else "Trending this week"
             return " · ".join(filter(None, [label, paper.topics[0][1] if paper.topics else ""]))
         parts = ["Editor's pick"] if paper.pinned else []
@@ -177,10 +189,11 @@ class _Ranked:
         relevant = self.relevant
         if fresh is None:  # nothing to leave out
             for_you = [self.pick(index) for index in self.matches[:limit]]
-            trending = [index for index in self.pool.by_attention if index not in relevant][:trending_limit]
+            trending = [i for i in self.pool.by_attention if not relevant >> i & 1][:trending_limit]
         else:
             for_you = [self.pick(index) for index in [i for i in self.matches if fresh(i)][:limit]]
-            trending = [i for i in self.pool.by_attention if i not in relevant and fresh(i)][:trending_limit]
+            others = [i for i in self.pool.by_attention if not relevant >> i & 1 and fresh(i)]
+            trending = others[:trending_limit]
         if not for_you:
             return Selection(for_you=(), trending=())
         return Selection(for_you=tuple(for_you), trending=tuple(self.pick(index) for index in trending))
