@@ -9,6 +9,7 @@ a note; ingestion adds a paper).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections import OrderedDict
@@ -20,10 +21,10 @@ from django.db.models import Count, Max, Q
 from newsletter.digest.ranking import paper_attention, paper_boost, paper_recency, topic_weight
 from newsletter.models import Edition, Paper, PaperTopic, Topic
 
-_POOLS_KEPT = 4
-_PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
-_KEYWORD_CACHE_SIZE = 8192
-_WHY_CACHE_SIZE = 16384
+POOLS_KEPT = 4
+PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
+KEYWORD_CACHE_SIZE = 8192
+WHY_CACHE_SIZE = 16384
 
 
 def safe_url(url: str | None) -> str:
@@ -124,15 +125,20 @@ class EditionPool:
         return self.first == self.last
 
     def memo_get(self, memo: OrderedDict, key, build, size: int):
-        """Bounded LRU lookup shared by selection's memos."""
+        """Bounded LRU lookup shared by selection's memos. Safe with threads
+        (a value may be built twice; both are equal)."""
         hit = memo.get(key)
         if hit is not None:
-            memo.move_to_end(key)
+            with contextlib.suppress(KeyError):  # evicted by another thread meanwhile
+                memo.move_to_end(key)
             return hit
         value = build()
         memo[key] = value
-        if len(memo) > size:
-            memo.popitem(last=False)
+        while len(memo) > size:
+            try:
+                memo.popitem(last=False)
+            except KeyError:
+                break
         return value
 
 
@@ -230,7 +236,7 @@ def pool_get(*, first: date, last: date) -> EditionPool:
     pool = pool_load(first=first, last=last, fingerprint=fingerprint)
     with _pools_lock:
         _pools[key] = pool
-        while len(_pools) > _POOLS_KEPT:
+        while len(_pools) > POOLS_KEPT:
             _pools.popitem(last=False)
     return pool
 

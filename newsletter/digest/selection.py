@@ -26,7 +26,7 @@ from html import escape
 
 from django.conf import settings
 
-from newsletter.digest.pool import _KEYWORD_CACHE_SIZE, _PROFILE_CACHE_SIZE, _WHY_CACHE_SIZE, EditionPool
+from newsletter.digest.pool import KEYWORD_CACHE_SIZE, PROFILE_CACHE_SIZE, WHY_CACHE_SIZE, EditionPool
 from newsletter.digest.ranking import KEYWORD_STRONG, KEYWORD_WEAK
 
 MAX_KEYWORDS = 20
@@ -107,7 +107,7 @@ def keyword_matches(*, pool: EditionPool, keyword: str) -> dict[int, float]:
                 found[paper.index] = KEYWORD_WEAK
         return found
 
-    return pool.memo_get(pool.keywords, keyword.lower(), build, _KEYWORD_CACHE_SIZE)
+    return pool.memo_get(pool.keywords, keyword.lower(), build, KEYWORD_CACHE_SIZE)
 
 
 class _Ranked:
@@ -163,7 +163,7 @@ class _Ranked:
         whys = self.pool.whys
         pick = whys.get(key)
         if pick is None:
-            if len(whys) >= _WHY_CACHE_SIZE:
+            if len(whys) >= WHY_CACHE_SIZE:
                 whys.clear()  # bounded; rebuilt from the next readers
             pick = whys[key] = Pick.of(index, self._why(index))
         return pick
@@ -204,7 +204,7 @@ def _ranked(pool: EditionPool, reader: Reader) -> _Ranked:
         pool.profiles,
         (reader.topic_ids, reader.keywords),
         lambda: _Ranked(pool=pool, topic_ids=reader.topic_ids, keywords=reader.keywords),
-        _PROFILE_CACHE_SIZE,
+        PROFILE_CACHE_SIZE,
     )
 
 
@@ -228,14 +228,13 @@ def digest_select(
     ranked = _ranked(pool, reader)
     papers = pool.papers
     if not received and since is None:
+        if (limit, trending_limit) != (settings.DIGEST_MAX_PAPERS, settings.DIGEST_TRENDING_PAPERS):
+            return ranked.select(fresh=None, limit=limit, trending_limit=trending_limit)
         # Most readers: the profile's selection, computed once and shared.
-        default = ranked.default
-        if default is None or (limit, trending_limit) != (settings.DIGEST_MAX_PAPERS,
-                                                         settings.DIGEST_TRENDING_PAPERS):
-            default = ranked.select(fresh=None, limit=limit, trending_limit=trending_limit)
-            if (limit, trending_limit) == (settings.DIGEST_MAX_PAPERS, settings.DIGEST_TRENDING_PAPERS):
-                default = ranked.default = Selection(default.for_you, default.trending, shared=True)
-        return default
+        if ranked.default is None:
+            computed = ranked.select(fresh=None, limit=limit, trending_limit=trending_limit)
+            ranked.default = Selection(computed.for_you, computed.trending, shared=True)
+        return ranked.default
 
     def fresh(index: int) -> bool:
         paper = papers[index]
