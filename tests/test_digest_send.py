@@ -14,6 +14,7 @@ from newsletter.digest.send import deliveries_send, deliveries_sweep
 from newsletter.models import Delivery, Edition, Paper
 from subscribers.models import Suppression
 from subscribers.suppression import is_suppressed, suppression_add
+from tests.conftest import free_port
 from tests.digest_support import (
     DAY,
     edition_small,
@@ -322,3 +323,18 @@ def test_sweep_hands_back_pending_digests_whose_task_was_lost(settings):
     with at(T0 + timedelta(seconds=settings.DIGEST_PENDING_REQUEUE_SECONDS + 1)):
         assert deliveries_sweep().requeued == ids
         assert deliveries_sweep().requeued == []  # touched: not handed out again at once
+
+
+def test_a_mail_server_that_cannot_be_reached_defers_the_chunk_and_loses_nothing(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.DIGEST_RETRY_BASE_SECONDS = 10
+    edition_small()
+    reader_make("a@example.org", topics=("quantization-compression",))
+    with at(T0):
+        ids = plan()
+        outcome = deliveries_send(delivery_ids=ids)
+    delivery = Delivery.objects.get()
+    assert list(outcome.deferred) == ids
+    assert delivery.status == S.PENDING and delivery.attempts == 0 and delivery.next_attempt_at > T0
+    assert delivery.error.startswith("could not connect: ")

@@ -293,7 +293,17 @@ def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome
     if not prepared:
         return outcome
     connection = connection or get_connection(timeout=settings.EMAIL_TIMEOUT)
-    opened = connection.open()
+    try:
+        opened = connection.open()
+    except Exception as exc:  # e.g. the SMTP server is down: nothing was sent, try later
+        retry_at = timezone.now() + timedelta(seconds=retry_delay(attempts=1))
+        ids = [p.delivery.pk for p in prepared]
+        Delivery.objects.filter(pk__in=ids, status=S.PENDING).update(
+            next_attempt_at=retry_at, error=f"could not connect: {exc}"[:4000], updated_at=timezone.now()
+        )
+        outcome.deferred.update(dict.fromkeys(ids, retry_at))
+        log.warning("email connection failed (%s); %s digests wait until %s", exc, len(ids), retry_at)
+        return outcome
     try:
         for position, item in enumerate(prepared):
             stop = _send_one(item, connection, outcome)
@@ -317,9 +327,10 @@ def _send_one(item: _Prepared, connection, outcome: ChunkOutcome) -> datetime | 
     until when the provider rate-limits us."""
     delivery, message = item.delivery, item.message
     claimed_at = timezone.now()
-    claimed = Delivery.objects.filter(pk=delivery.pk, status=S.PENDING).update(
-        status=S.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1, updated_at=claimed_at
-    )
+    # Pending, and not waiting for a retry another task scheduled meanwhile.
+    claimed = Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=claimed_at), pk=delivery.pk, status=S.PENDING
+    ).update(status=S.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1, updated_at=claimed_at)
     if claimed != 1:
         outcome.busy.append(delivery.pk)
         return None
