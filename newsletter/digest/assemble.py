@@ -13,6 +13,7 @@ from newsletter.digest.links import token_minter
 from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import EditionParts, Fillable, MailConfig
 from newsletter.digest.selection import Reader, Selection
+from newsletter.digest.text import html_ascii
 
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
@@ -129,7 +130,7 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
     sections = _Sections(
         lead_title=lead_title,
         preheader=preheader,
-        preheader_html=escape(preheader, quote=False),
+        preheader_html=html_ascii(escape(preheader, quote=False)),
         for_you_html=for_you_html,
         for_you_text=for_you_text,
         trending_html=trending_html,
@@ -213,8 +214,8 @@ def digest_assemble(
         "unsubscribe_url": links.unsubscribe_url,
     }
     html_values = {
-        "subject": escape(subject, quote=False), "preheader": sections.preheader_html,
-        "why_text": escape(why_text, quote=False),
+        "subject": html_ascii(escape(subject, quote=False)), "preheader": sections.preheader_html,
+        "why_text": html_ascii(escape(why_text, quote=False)),
         "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
         "unsubscribe_url": escape(links.unsubscribe_url),
     }

@@ -27,6 +27,7 @@ from premailer import Premailer
 
 from config.mail import bulk_message_options
 from newsletter.digest.pool import EditionPool, PoolPaper
+from newsletter.digest.text import html_ascii
 
 # Per-reader values, filled in by assemble.py.
 READER_SLOTS = ("subject", "preheader", "web_url", "preferences_url", "unsubscribe_url", "why_text")
@@ -43,7 +44,7 @@ inline_runs = 0
 def _inline(html: str) -> str:
     global inline_runs
     inline_runs += 1
-    return Premailer(
+    return html_ascii(Premailer(
         html,
         base_url=None,
         remove_classes=False,  # the dark-mode and phone @media rules select by class
@@ -51,7 +52,7 @@ def _inline(html: str) -> str:
         disable_validation=True,
         allow_network=False,
         cssutils_logging_level=logging.CRITICAL,
-    ).transform(pretty_print=False)
+    ).transform(pretty_print=False))
 
 
 @dataclass(frozen=True, slots=True)

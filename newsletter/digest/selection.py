@@ -28,6 +28,7 @@ from django.conf import settings
 
 from newsletter.digest.pool import KEYWORD_CACHE_SIZE, PROFILE_CACHE_SIZE, WHY_CACHE_SIZE, EditionPool
 from newsletter.digest.ranking import KEYWORD_STRONG, KEYWORD_WEAK
+from newsletter.digest.text import html_ascii
 
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 80
@@ -65,7 +66,7 @@ class Pick:
 
     @classmethod
     def of(cls, index: int, why: str) -> Pick:
-        return cls(index, why, escape(why, quote=False))
+        return cls(index, why, html_ascii(escape(why, quote=False)))
 
 
 @dataclass(frozen=True, slots=True)
