@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 
 from newsletter.digest.pool import pools_forget
 from newsletter.models import Delivery, Paper
+from tests.conftest import free_port
 from tests.digest_support import edition_small, reader_make, topics_default, use_fake_postmark
 from tests.fake_provider import FakePostmark
 
@@ -119,3 +120,16 @@ def test_bench_digests_reports_its_figures_and_leaves_the_database_unchanged():
     assert result["ratio"] == pytest.approx(result["assembly_per_s"] / result["naive_per_s"], rel=0.01)
     assert 0 < result["max_html_bytes"] < 100_000
     assert Paper.objects.count() == before
+
+
+def test_send_digests_stops_when_the_mail_server_stays_down_and_leaves_digests_pending(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.DIGEST_RETRY_BASE_SECONDS = 0
+    settings.DIGEST_MAX_ATTEMPTS = 2
+    edition_small()
+    reader_make("a@example.org", topics=("quantization-compression",))
+    with time_machine.travel(NOON, tick=False):
+        out, _ = run("send_digests", "--now")
+    assert "sent 0, skipped 0, failed 0, still pending 1 (no progress; workers will retry)" in out
+    assert Delivery.objects.get().status == "pending"

@@ -9,8 +9,9 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
+from django.conf import settings
 from django.utils import timezone
 
 from newsletter.digest.schedule import chunks, deliveries_plan
@@ -28,6 +29,7 @@ class RunReport:
     reason: str = ""  # why nothing was planned
     failures: Counter = field(default_factory=Counter)  # reason -> count
     skips: Counter = field(default_factory=Counter)
+    left_pending: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.edition is None:
@@ -39,6 +41,8 @@ class RunReport:
         )
         if o.busy:
             line += f", left to other workers {len(o.busy)}"
+        if self.left_pending:
+            line += f", still pending {len(self.left_pending)} (no progress; workers will retry)"
         return line
 
 
@@ -79,8 +83,10 @@ def digests_run(
     pending = list(plan.delivery_ids)
     total = len(pending)
     finished = 0
+    idle_rounds = 0
     while pending:
-        deferred: dict[int, object] = {}
+        deferred: dict[int, datetime] = {}
+        before = finished
         for chunk in chunks(pending):
             outcome = deliveries_send(delivery_ids=chunk)
             report.outcome.sent += outcome.sent
@@ -92,6 +98,12 @@ def digests_run(
             if progress:
                 progress(finished, total)
         pending = sorted(deferred)
+        idle_rounds = idle_rounds + 1 if finished == before else 0
+        if pending and idle_rounds >= settings.DIGEST_MAX_ATTEMPTS:
+            # No progress for a while (the mail server is down?): stop here.
+            # The rows stay pending; the workers' sweep takes them up later.
+            report.left_pending = pending
+            break
         if pending:
             wait = (min(deferred.values()) - timezone.now()).total_seconds()
             sleep(max(0.0, wait))
