@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test setup setup-test lint migrate chaos clean lock
+.PHONY: run test setup setup-test lint migrate chaos clean lock bench
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -48,6 +48,10 @@ test: setup-test
 	$(PY) -m ruff check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## make bench: the digest assembly benchmark (100,000 synthetic readers; leaves the database as it was).
+bench: setup
+	$(RUN_ENV) $(PY) manage.py bench_digests --subscribers 100000
 
 lint: setup-test
 	$(PY) -m ruff check .

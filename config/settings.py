@@ -261,6 +261,33 @@ if ARXIV_CATEGORIES:
         "schedule": crontab(minute=15, hour=INGEST_ARXIV_HOUR_UTC),
     }
 DIGEST_MAX_PAPERS = env_int("DIGEST_MAX_PAPERS", 10, minimum=1)
+DIGEST_TRENDING_PAPERS = env_int("DIGEST_TRENDING_PAPERS", 3, minimum=0)
+# Beat looks for readers whose local send hour has come this often.
+DIGEST_SCHEDULE_EVERY_SECONDS = env_int("DIGEST_SCHEDULE_EVERY_SECONDS", 300, minimum=10)
+DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 200, minimum=1)
+# Transient provider failures (network, timeouts, 429, 5xx): attempts per
+# digest, and the exponential backoff between them (with jitter).
+DIGEST_MAX_ATTEMPTS = env_int("DIGEST_MAX_ATTEMPTS", 5, minimum=1)
+DIGEST_RETRY_BASE_SECONDS = env_float("DIGEST_RETRY_BASE_SECONDS", 30.0, minimum=0.0)
+DIGEST_RETRY_MAX_SECONDS = env_float("DIGEST_RETRY_MAX_SECONDS", 1800.0, minimum=0.0)
+# A digest claimed for sending longer ago than this was interrupted (its
+# worker died): it ends failed, never re-sent.
+DIGEST_SENDING_TIMEOUT_SECONDS = env_int("DIGEST_SENDING_TIMEOUT_SECONDS", 900, minimum=60)
+# A pending digest untouched this long lost its task: it is enqueued again.
+DIGEST_PENDING_REQUEUE_SECONDS = env_int("DIGEST_PENDING_REQUEUE_SECONDS", 1800, minimum=60)
+# How far back "already received" looks (papers trend for days, not months).
+DIGEST_REPEAT_WINDOW_DAYS = env_int("DIGEST_REPEAT_WINDOW_DAYS", 60, minimum=1)
+
+# Beat: digests for readers whose hour has come, and the sweep that ends
+# interrupted sends and re-enqueues digests whose task was lost.
+CELERY_BEAT_SCHEDULE["digests-schedule"] = {
+    "task": "newsletter.tasks.digests_schedule",
+    "schedule": DIGEST_SCHEDULE_EVERY_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
+    "task": "newsletter.tasks.deliveries_sweep",
+    "schedule": DIGEST_SCHEDULE_EVERY_SECONDS,
+}
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
 
 # Internationalization

@@ -176,8 +176,14 @@ class Delivery(models.Model):
     provider_message_id = models.CharField(max_length=200, blank=True)
     error = models.TextField(blank=True)
     paper_ids = models.JSONField(default=list, blank=True, help_text="arXiv ids sent, in order.")
+    for_you_count = models.PositiveSmallIntegerField(
+        default=0, help_text="How many of the paper ids are 'For you'; the rest were 'Also trending'."
+    )
     due_at = models.DateTimeField(default=timezone.now, help_text="When the reader's hour came.")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="After a transient failure: not retried before this."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -199,6 +205,8 @@ class Delivery(models.Model):
                 fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
                 name="delivery_provider_msg_idx",
             ),
+            # "Has this reader had a digest since local midnight?" (scheduling).
+            models.Index(fields=["subscriber", "due_at"], name="delivery_subscriber_due_idx"),
         ]
 
     def __str__(self):

@@ -8,6 +8,7 @@ from datetime import UTC, timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from newsletter.models import WorkerPing
@@ -75,3 +76,43 @@ def topics_retag(topic_ids: list[int] | None = None) -> None:
 
     count = papers_retag(topic_ids=topic_ids)
     log.info("re-tagged %d papers for topics %s", count, topic_ids or "all")
+
+
+@shared_task(ignore_result=True)
+def digests_schedule() -> None:
+    """Run by beat: create Deliveries for readers whose hour has come and
+    enqueue them in chunks once committed. Safe to run twice at once."""
+    from newsletter.digest.schedule import deliveries_plan
+
+    plan = deliveries_plan()
+    deliveries_enqueue(plan.delivery_ids)
+
+
+@shared_task(ignore_result=True)
+def deliveries_sweep() -> None:
+    """Run by beat: end interrupted sends, re-enqueue digests whose task was lost."""
+    from newsletter.digest.send import deliveries_sweep as sweep
+
+    deliveries_enqueue(sweep().requeued)
+
+
+@shared_task(bind=True, ignore_result=True, max_retries=None)
+def digests_send_chunk(self, delivery_ids: list[int]) -> None:
+    """Send a chunk of digests. Idempotent (rows are claimed before sending),
+    so a redelivered or duplicated task sends nothing twice. Digests that hit
+    a transient failure come back in a retry of this task with only their
+    ids; how often is bounded per digest in the database (DIGEST_MAX_ATTEMPTS)."""
+    from newsletter.digest.send import deliveries_send
+
+    outcome = deliveries_send(delivery_ids=delivery_ids)
+    if outcome.deferred:
+        wait = (min(outcome.deferred.values()) - timezone.now()).total_seconds()
+        raise self.retry(args=[sorted(outcome.deferred)], countdown=max(0.0, wait))
+
+
+def deliveries_enqueue(delivery_ids: list[int]) -> None:
+    """Enqueue chunk tasks once the current transaction commits."""
+    from newsletter.digest.schedule import chunks
+
+    for chunk in chunks(list(delivery_ids)):
+        transaction.on_commit(lambda chunk=chunk: digests_send_chunk.delay(chunk))

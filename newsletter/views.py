@@ -1,6 +1,11 @@
+from datetime import date
+
+from django.http import Http404
 from django.shortcuts import render
 
+from newsletter.digest.build import edition_page, reader_page
 from newsletter.selectors import edition_fingerprint, edition_papers, latest_edition_date
+from subscribers.tokens import TokenInvalid, token_read
 
 
 def home(request):
@@ -13,6 +18,27 @@ def home(request):
         context["papers"] = edition_papers(day=day)
         context["fingerprint"] = edition_fingerprint(day=day)
     return render(request, "newsletter/home.html", context)
+
+
+def digest_edition(request, day: date):
+    """The public page of an edition: every visible paper, pins first."""
+    context = edition_page(day=day)
+    if context is None:
+        raise Http404("no papers on that day")
+    return render(request, "newsletter/digest.html", context)
+
+
+def digest_reader(request, day: date, token: str):
+    """A reader's web copy of their digest ("view in browser")."""
+    try:
+        subscriber = token_read(token=token, purpose="digest")
+    except TokenInvalid:
+        return render(request, "newsletter/digest_link_invalid.html", {"day": day}, status=404)
+    response = render(request, "newsletter/digest_reader.html", reader_page(subscriber=subscriber, day=day))
+    # Personal pages: keep them out of search engines and other sites' logs.
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def healthz(request):

@@ -1,0 +1,230 @@
+"""One reader's email from the edition's ready parts: no template rendering,
+no premailer, no database. Per reader we pick cards, fill the "why" lines,
+sign three links and join strings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from django.core.mail import EmailMultiAlternatives
+
+from newsletter.digest.links import token_minter
+from newsletter.digest.pool import EditionPool
+from newsletter.digest.render import EditionParts, Fillable, MailConfig
+from newsletter.digest.selection import Reader, Selection
+from newsletter.digest.text import html_ascii
+
+DIGEST_TAG = "digest"
+PREHEADER_LIMIT = 140
+SUBJECT_TITLE_LIMIT = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    web_url: str
+    preferences_url: str
+    unsubscribe_url: str
+    list_unsubscribe: str
+
+
+def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Links:
+    """Signed, stateless links for one reader, and the List-Unsubscribe header
+    (the one-click URL first, then a mailto on the sender's domain)."""
+    site = mail.site_url
+    unsubscribe, preferences, digest = token_minter(
+        "unsubscribe", "preferences", "digest", secret=mail.secret_key
+    ).mint(reader)
+    unsubscribe_url = f"{site}/unsubscribe/{unsubscribe}/"
+    return Links(
+        web_url=f"{site}/digests/{pool.last.isoformat()}/{digest}/",
+        preferences_url=f"{site}/preferences/{preferences}/",
+        unsubscribe_url=unsubscribe_url,
+        # Tokens are URL-safe (base64url and ":"), so only the space needs encoding.
+        list_unsubscribe=(
+            f"<{unsubscribe_url}>, <mailto:{mail.unsubscribe_mailbox}?subject=unsubscribe%20{unsubscribe}>"
+        ),
+    )
+
+
+def reader_why_text(*, reader: Reader, pool: EditionPool, site_name: str) -> str:
+    """The footer's "why you got this"."""
+    names = [pool.topic_names[t] for t in sorted(reader.topic_ids) if t in pool.topic_names]
+    follows = []
+    if names:
+        follows.append("the topics " + ", ".join(names))
+    if reader.keywords:
+        follows.append("the keywords " + ", ".join(f"'{k}'" for k in reader.keywords))
+    what = " and ".join(follows) if follows else "every topic (you have not picked any)"
+    how = "a weekly" if reader.weekly else "a daily"
+    return f"you subscribed to {how} digest of {site_name} and follow {what}."
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _fill(template: Fillable, values: dict[str, str], lists: dict[str, list[str]] | None = None) -> str:
+    """Join the template's pieces with the values in its slots; a slot named
+    in ``lists`` takes a list of pieces. One join, one copy of the text."""
+    pieces = template.pieces
+    out: list[str] = []
+    last = 0
+    for position, name in template.slots:
+        out += pieces[last:position]
+        if lists is not None and name in lists:
+            out += lists[name]
+        else:
+            out.append(values[name])
+        last = position + 1
+    out += pieces[last:]
+    return "".join(out)
+
+
+def _lead_and_preheader(*, pool: EditionPool, selection: Selection) -> tuple[str, str]:
+    lead = pool.papers[selection.for_you[0].index].title
+    others = [pool.papers[p.index].title for p in selection.for_you[1:3]]
+    count = len(selection.for_you)
+    preheader = f"{count} paper{'s' if count != 1 else ''} for you"
+    if selection.trending:
+        preheader += f" and {len(selection.trending)} trending"
+    if others:
+        preheader += ". Also: " + " · ".join(others)
+    return _clip(lead, SUBJECT_TITLE_LIMIT), _clip(preheader, PREHEADER_LIMIT)
+
+
+@dataclass(frozen=True, slots=True)
+class _Sections:
+    """What a selection contributes to an email: its titles, and its paper
+    cards as lists of ready pieces (references to the edition's strings, so
+    keeping them on a shared selection costs a few hundred bytes)."""
+
+    lead_title: str
+    preheader: str
+    preheader_html: str
+    for_you_html: list[str]
+    for_you_text: list[str]
+    trending_html: list[str]
+    trending_text: list[str]
+
+
+def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
+    cached = selection.rendered.get("sections")
+    if cached is not None and cached[0] is parts:
+        return cached[1]
+    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
+    cards_html, cards_text = parts.cards_html, parts.cards_text
+
+    def pieces(picks) -> tuple[list[str], list[str]]:
+        html: list[str] = []
+        text: list[str] = []
+        for pick in picks:
+            before, after = cards_html[pick.index]
+            html += (before, pick.why_html, after)
+            before, after = cards_text[pick.index]
+            text += (before, pick.why, after, "\n")
+        return html, text
+
+    for_you_html, for_you_text = pieces(selection.for_you)
+    trending_html, trending_text = pieces(selection.trending)
+    sections = _Sections(
+        lead_title=lead_title,
+        preheader=preheader,
+        preheader_html=html_ascii(escape(preheader, quote=False)),
+        for_you_html=for_you_html,
+        for_you_text=for_you_text,
+        trending_html=trending_html,
+        trending_text=trending_text,
+    )
+    if selection.shared:
+        selection.rendered["sections"] = (parts, sections)
+    return sections
+
+
+def digest_values(
+    *, pool: EditionPool, reader: Reader, selection: Selection, links: Links, mail: MailConfig
+) -> dict[str, str]:
+    """Per-reader plain-text values (subject title, preheader, links, why),
+    for the reference full render."""
+    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
+    return {
+        "lead_title": lead_title,
+        "preheader": preheader,
+        "web_url": links.web_url,
+        "preferences_url": links.preferences_url,
+        "unsubscribe_url": links.unsubscribe_url,
+        "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
+    }
+
+
+def digest_subject(*, parts: EditionParts, values: dict[str, str]) -> str:
+    return _fill(parts.subject, values)
+
+
+def digest_message(
+    *, mail: MailConfig, reader: Reader, subject: str, text: str, html: str, links: Links,
+    edition: str, delivery_id: int | None,
+) -> EmailMultiAlternatives:
+    """The message object with its list headers, tags, metadata and bulk options."""
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=mail.from_email,
+        to=[reader.email],
+        headers={
+            "List-Unsubscribe": links.list_unsubscribe,
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "List-Id": mail.list_id,
+        },
+    )
+    message.attach_alternative(html, "text/html")
+    message.tags = [DIGEST_TAG]
+    message.metadata = {"edition": edition, "subscriber_id": str(reader.pk)}
+    if delivery_id is not None:
+        message.metadata["delivery_id"] = str(delivery_id)
+    for name, value in mail.bulk_options:
+        setattr(message, name, value)
+    return message
+
+
+def digest_assemble(
+    *,
+    pool: EditionPool,
+    parts: EditionParts,
+    reader: Reader,
+    selection: Selection,
+    delivery_id: int | None = None,
+) -> EmailMultiAlternatives:
+    """The ready-to-send message for one reader: subject, text and HTML parts,
+    list headers, anymail tags and metadata (with the delivery id, so provider
+    events map back to it). Pure string work: sends nothing, reads nothing,
+    so previews and web copies use it too. ``selection`` must not be empty."""
+    if selection.empty:
+        raise ValueError("an empty selection has no email")
+    mail = parts.mail
+    links = reader_links(reader=reader, pool=pool, mail=mail)
+    sections = _sections(pool=pool, parts=parts, selection=selection)
+    why_text = reader_why_text(reader=reader, pool=pool, site_name=mail.site_name)
+    subject = digest_subject(parts=parts, values={"lead_title": sections.lead_title})
+    # Text nodes need only <, > and & escaped (what the template engine's
+    # output looks like after lxml); links are base64url tokens under SITE_URL.
+    values = {
+        "subject": subject, "preheader": sections.preheader, "why_text": why_text,
+        "web_url": links.web_url, "preferences_url": links.preferences_url,
+        "unsubscribe_url": links.unsubscribe_url,
+    }
+    html_values = {
+        "subject": html_ascii(escape(subject, quote=False)), "preheader": sections.preheader_html,
+        "why_text": html_ascii(escape(why_text, quote=False)),
+        "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
+        "unsubscribe_url": escape(links.unsubscribe_url),
+    }
+    variant = 1 if selection.trending else 0
+    text = _fill(parts.text[variant], values,
+                 {"for_you": sections.for_you_text, "trending": sections.trending_text})
+    html = _fill(parts.html[variant], html_values,
+                 {"for_you": sections.for_you_html, "trending": sections.trending_html})
+    return digest_message(
+        mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),
+        text=text, html=html, delivery_id=delivery_id,
+    )

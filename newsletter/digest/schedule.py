@@ -1,0 +1,167 @@
+"""Who is due a digest now, and their Delivery rows.
+
+A reader is due when, in their own time zone (zoneinfo, so DST is right),
+their send hour has come today, today is their day (weekly readers), they
+are active, not paused, not suppressed, have had no digest since their local
+midnight and have none for the current edition. The hour test is "has come",
+not "is now": a beat that was down catches up the same day, the hour skipped
+by a spring-forward change still comes, and the hour repeated in autumn
+sends once.
+
+Planning is safe to run twice at once: the edition row is locked while due
+readers are chosen, and the unique (subscriber, edition) constraint backs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from newsletter.models import Delivery, Edition, Paper
+from newsletter.selectors import latest_edition_date
+from subscribers.models import Subscriber
+from subscribers.suppression import suppressed_among
+
+log = logging.getLogger(__name__)
+BATCH = 1000
+
+
+def reader_zone(name: str) -> zoneinfo.ZoneInfo:
+    """The reader's time zone; an unknown name falls back to UTC (and says so)."""
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r; using UTC", name)
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def send_moment(*, day: date, hour: int, zone: zoneinfo.ZoneInfo) -> datetime:
+    """The instant a reader's hour comes on a local day, in UTC. An hour that
+    does not exist that day (spring forward) maps to the instant it would have
+    been, which the clock has already passed when it shows the next hour."""
+    return datetime.combine(day, time(hour), zone).astimezone(UTC)
+
+
+def edition_current(*, on: date | None = None) -> Edition | None:
+    """The newest edition with visible papers, not after ``on`` (the site's today)."""
+    day = latest_edition_date(on_or_before=on or timezone.localdate())
+    if day is None:
+        return None
+    edition, _ = Edition.objects.get_or_create(date=day)
+    return edition
+
+
+@dataclass
+class Plan:
+    edition: Edition | None
+    delivery_ids: list[int] = field(default_factory=list)
+    reason: str = ""
+
+
+def _eligible():
+    return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
+
+
+def readers_due(
+    *, now: datetime, edition: Edition, emails: list[str] | None = None, ignore_schedule: bool = False
+) -> list[tuple[int, str, datetime]]:
+    """(subscriber id, email, due at) for every reader due ``now``, suppressed
+    addresses left out. One query per time zone in use."""
+    has_this_edition = Delivery.objects.filter(subscriber=OuterRef("pk"), edition=edition)
+    base = _eligible().filter(~Exists(has_this_edition))
+    if emails:
+        address = Q()
+        for email in emails:
+            address |= Q(email__iexact=email.strip())
+        base = base.filter(address)
+    due: list[tuple[int, str, datetime]] = []
+    if ignore_schedule:
+        due = [(pk, email, now) for pk, email in base.values_list("pk", "email").order_by("pk")]
+    else:
+        for name in base.values_list("timezone", flat=True).distinct().order_by("timezone"):
+            zone = reader_zone(name)
+            local = now.astimezone(zone)
+            midnight = send_moment(day=local.date(), hour=0, zone=zone)
+            had_one_today = Delivery.objects.filter(subscriber=OuterRef("pk"), due_at__gte=midnight)
+            rows = (
+                base.filter(timezone=name, send_hour__lte=local.hour)
+                .filter(
+                    Q(frequency=Subscriber.Frequency.DAILY)
+                    | Q(frequency=Subscriber.Frequency.WEEKLY, weekday=local.weekday())
+                )
+                .filter(~Exists(had_one_today))
+                .values_list("pk", "email", "send_hour")
+                .order_by("pk")
+            )
+            due.extend(
+                (pk, email, send_moment(day=local.date(), hour=hour, zone=zone)) for pk, email, hour in rows
+            )
+    kept: list[tuple[int, str, datetime]] = []
+    for start in range(0, len(due), BATCH):
+        batch = due[start : start + BATCH]
+        suppressed = suppressed_among(email for _, email, _ in batch)
+        kept.extend(row for row in batch if row[1] not in suppressed)
+    return kept
+
+
+def deliveries_plan(
+    *,
+    now: datetime | None = None,
+    edition_date: date | None = None,
+    emails: list[str] | None = None,
+    ignore_schedule: bool = False,
+) -> Plan:
+    """Create pending Deliveries for every reader due now (or, with
+    ``ignore_schedule``, every eligible reader) and return their ids.
+
+    Idempotent and safe to run concurrently: a reader gets at most one
+    Delivery per edition, and a second run creates nothing the first did.
+    Sends nothing. ``edition_date`` picks an edition (default: the newest).
+    """
+    now = now or timezone.now()
+    if edition_date is not None:
+        if not Paper.objects.filter(featured_on=edition_date, hidden=False).exists():
+            return Plan(edition=None, reason=f"the edition of {edition_date:%Y-%m-%d} has no visible papers")
+        edition, _ = Edition.objects.get_or_create(date=edition_date)
+    else:
+        edition = edition_current(on=timezone.localdate(now))
+        if edition is None:
+            return Plan(edition=None, reason="no edition with papers yet")
+    with transaction.atomic():
+        # Serialises planners: a second run waits here, then finds the readers
+        # the first one planned already have their Delivery.
+        Edition.objects.select_for_update().filter(pk=edition.pk).first()
+        due = readers_due(now=now, edition=edition, emails=emails, ignore_schedule=ignore_schedule)
+        ids: list[int] = []
+        for start in range(0, len(due), BATCH):
+            batch = due[start : start + BATCH]
+            Delivery.objects.bulk_create(
+                [Delivery(subscriber_id=pk, edition=edition, due_at=due_at) for pk, _, due_at in batch],
+                ignore_conflicts=True,
+            )
+            ids.extend(
+                Delivery.objects.filter(
+                    edition=edition,
+                    subscriber_id__in=[pk for pk, _, _ in batch],
+                    status=Delivery.Status.PENDING,
+                    claimed_at__isnull=True,
+                ).values_list("pk", flat=True)
+            )
+    return Plan(edition=edition, delivery_ids=sorted(ids))
+
+
+def chunks(ids: list[int], size: int | None = None) -> list[list[int]]:
+    size = size or settings.DIGEST_CHUNK_SIZE
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def weekly_first_day(*, last: date) -> date:
+    """The first edition date a weekly digest ending at ``last`` covers."""
+    return last - timedelta(days=6)

@@ -1,0 +1,413 @@
+"""Sending digests: at most once per (reader, edition), and every Delivery
+ends sent, failed or skipped, with the reason where not sent.
+
+For each Delivery of a chunk: check the reader may still be mailed, select
+and freeze the papers (``paper_ids``: a retry re-sends the same digest,
+late upvotes do not reshuffle it), assemble, then claim the row with a
+conditional UPDATE (pending -> sending) just before handing the message to
+the provider over one reused connection. Whoever loses the claim sends
+nothing. What happens next:
+
+* accepted            -> sent, with the provider's message id
+* transient failure   -> back to pending with ``next_attempt_at`` (exponential
+  (network, timeout,     backoff with jitter, at least the provider's
+  429, 5xx)              Retry-After); after DIGEST_MAX_ATTEMPTS, failed
+* recipient refused   -> failed ("rejected: <provider's reason>"), address suppressed
+* anything else       -> failed with the error; never retried blindly
+
+A worker killed between claim and answer leaves the row ``sending``; the
+sweep ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
+(it may have gone out, so it is never sent again).
+
+A read timeout, or a connection reset after the request was written, is
+ambiguous: the provider may have accepted the message and failed to answer.
+Such failures are retried as transient (the provider API has no idempotency
+key); it is the one case where a reader could get a digest twice, and only
+if the provider both accepted it and never said so.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from anymail.exceptions import (
+    AnymailAPIError,
+    AnymailError,
+    AnymailInvalidAddress,
+    AnymailRecipientsRefused,
+)
+from django.conf import settings
+from django.core.mail import get_connection
+from django.db.models import F, Q
+from django.utils import timezone
+
+from newsletter.digest.assemble import digest_assemble
+from newsletter.digest.history import REFUSED_PREFIX, readers_history
+from newsletter.digest.pool import EditionPool, pool_get
+from newsletter.digest.render import parts_get
+from newsletter.digest.schedule import weekly_first_day
+from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
+from newsletter.models import Delivery
+from subscribers.models import Subscriber, Suppression
+from subscribers.suppression import suppressed_among, suppression_add
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted"
+SWEEP_LIMIT = 100_000
+NOTHING_NEW = "nothing new for this reader in this edition"
+S = Delivery.Status
+
+
+@dataclass
+class ChunkOutcome:
+    sent: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+    # Back to pending after a transient failure (or never tried because the
+    # provider asked us to slow down): id -> not before.
+    deferred: dict[int, datetime] = field(default_factory=dict)
+    # Not pending any more (another task has it or finished it): untouched.
+    busy: list[int] = field(default_factory=list)
+
+    def merge(self, other: ChunkOutcome) -> None:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.failed += other.failed
+        self.busy += other.busy
+        self.deferred.update(other.deferred)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    kind: str  # "transient", "rejected" or "failed"
+    reason: str
+    retry_after: float | None = None
+    stop_chunk: bool = False  # the provider wants us to slow down
+    suppress: str | None = None  # Suppression.Reason for a refused recipient
+
+
+def _provider_message(exc: AnymailError) -> str:
+    response = getattr(exc, "response", None)
+    if response is not None:
+        try:
+            body = response.json()
+        except ValueError:
+            return (response.text or "")[:300]
+        if isinstance(body, list) and body:
+            body = body[0]
+        if isinstance(body, dict):
+            code = body.get("ErrorCode")
+            message = str(body.get("Message", ""))
+            return f"ErrorCode {code}: {message}" if code is not None else message
+    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+
+
+def _retry_after(exc: AnymailError) -> float | None:
+    response = getattr(exc, "response", None)
+    raw = response.headers.get("Retry-After") if response is not None else None
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(raw) - timezone.now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
+    """What a send exception means for the Delivery."""
+    if isinstance(exc, AnymailRecipientsRefused):
+        status = getattr(getattr(message, "anymail_status", None), "recipients", {}).get(email)
+        kind = getattr(status, "status", "rejected")
+        suppress = Suppression.Reason.INVALID if kind == "invalid" else Suppression.Reason.BOUNCED
+        return Verdict("rejected", f"{REFUSED_PREFIX}: {_provider_message(exc)}", suppress=suppress)
+    if isinstance(exc, AnymailInvalidAddress):
+        return Verdict("rejected", f"{REFUSED_PREFIX}: invalid address", suppress=Suppression.Reason.INVALID)
+    if isinstance(exc, AnymailAPIError):
+        code = exc.status_code
+        if code is None:  # network error or timeout: the request never got an answer
+            cause = exc.__cause__ or exc
+            return Verdict("transient", f"network: {cause.__class__.__name__}")
+        if code == 429:
+            return Verdict(
+                "transient", f"rate limited: {_provider_message(exc)}",
+                retry_after=_retry_after(exc), stop_chunk=True,
+            )
+        if code >= 500 or code == 408:
+            return Verdict("transient", f"provider error {code}", retry_after=_retry_after(exc))
+        if 200 <= code < 300:
+            # Accepted, but the answer made no sense: it may have gone out.
+            reason = f"unreadable provider answer (may have been sent): {_provider_message(exc)}"
+            return Verdict("failed", reason)
+        return Verdict("failed", f"{REFUSED_PREFIX} by provider ({code}): {_provider_message(exc)}")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return Verdict("rejected", f"{REFUSED_PREFIX}: {exc.recipients}", suppress=Suppression.Reason.INVALID)
+    if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)):
+        return Verdict("transient", f"network: {exc.__class__.__name__}")
+    return Verdict("failed", f"could not send: {exc.__class__.__name__}: {exc}")
+
+
+def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
+    """Exponential backoff with jitter (half to full), never sooner than the
+    provider's Retry-After."""
+    ceiling = min(settings.DIGEST_RETRY_MAX_SECONDS, settings.DIGEST_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
+    return max(ceiling * random.uniform(0.5, 1.0), retry_after or 0.0)
+
+
+def _ineligible(subscriber: Subscriber, suppressed: set[str]) -> str:
+    if subscriber.status != Subscriber.Status.ACTIVE:
+        return f"reader is {subscriber.get_status_display().lower()}"
+    if subscriber.paused:
+        return "reader paused their digests"
+    if subscriber.email in suppressed:
+        return "address is suppressed"
+    return ""
+
+
+def _finish(delivery: Delivery, status: str, *, reason: str = "", error: str = "", **extra) -> bool:
+    """Move a row to a final state, only from the state we left it in."""
+    frm = S.SENDING if delivery.status == S.SENDING else S.PENDING
+    return bool(
+        Delivery.objects.filter(pk=delivery.pk, status=frm).update(
+            status=status, reason=reason[:200], error=error[:4000], updated_at=timezone.now(), **extra
+        )
+    )
+
+
+@dataclass
+class _Prepared:
+    delivery: Delivery
+    message: object
+
+
+def _prepare(rows: list[Delivery], outcome: ChunkOutcome, now: datetime) -> list[_Prepared]:
+    """Eligibility, selection (frozen on the row) and assembly for a chunk."""
+    suppressed = suppressed_among(d.subscriber.email for d in rows)
+    ready = []
+    for delivery in rows:
+        reason = _ineligible(delivery.subscriber, suppressed)
+        if reason:
+            if _finish(delivery, S.SKIPPED, reason=reason):
+                outcome.skipped.append(delivery.pk)
+            continue
+        ready.append(delivery)
+    if not ready:
+        return []
+    topics: dict[int, set[int]] = {}
+    for subscriber_id, topic_id in Subscriber.topics.through.objects.filter(
+        subscriber_id__in={d.subscriber_id for d in ready}
+    ).values_list("subscriber_id", "topic_id"):
+        topics.setdefault(subscriber_id, set()).add(topic_id)
+    histories = readers_history(
+        subscriber_ids={d.subscriber_id for d in ready if not d.paper_ids},
+        before=max(d.edition.date for d in ready),
+        exclude_delivery_ids=[d.pk for d in ready],
+    )
+    pools: dict[tuple, EditionPool] = {}
+    prepared: list[_Prepared] = []
+    for delivery in ready:
+        subscriber = delivery.subscriber
+        weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
+        last = delivery.edition.date
+        first = weekly_first_day(last=last) if weekly else last
+        if (first, last) not in pools:
+            pools[(first, last)] = pool_get(first=first, last=last)
+        pool = pools[(first, last)]
+        reader = Reader(
+            pk=subscriber.pk,
+            email=subscriber.email,
+            topic_ids=frozenset(topics.get(subscriber.pk, ())),
+            keywords=keywords_parse(subscriber.keywords),
+            weekly=weekly,
+        )
+        try:
+            if delivery.paper_ids:
+                selection = selection_frozen(
+                    pool=pool, reader=reader, paper_ids=delivery.paper_ids,
+                    for_you_count=delivery.for_you_count,
+                )
+            else:
+                history = histories[subscriber.pk]
+                selection = digest_select(
+                    pool=pool, reader=reader, received=history.received,
+                    since=history.last_sent_on if weekly else None,
+                )
+                if not selection.empty:
+                    ids = [pool.papers[p.index].arxiv_id for p in selection.picks]
+                    frozen = Delivery.objects.filter(pk=delivery.pk, status=S.PENDING).update(
+                        paper_ids=ids, for_you_count=len(selection.for_you), updated_at=now
+                    )
+                    if not frozen:
+                        outcome.busy.append(delivery.pk)
+                        continue
+            if selection.empty:
+                if _finish(delivery, S.SKIPPED, reason=NOTHING_NEW):
+                    outcome.skipped.append(delivery.pk)
+                continue
+            message = digest_assemble(
+                pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection,
+                delivery_id=delivery.pk,
+            )
+        except Exception as exc:  # a bug must not leave the row pending forever
+            log.exception("could not assemble delivery %s", delivery.pk)
+            reason = f"could not assemble: {exc.__class__.__name__}"
+            if _finish(delivery, S.FAILED, reason=reason, error=str(exc)):
+                outcome.failed.append(delivery.pk)
+            continue
+        prepared.append(_Prepared(delivery, message))
+    return prepared
+
+
+def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome:
+    """Send the pending Deliveries among ``delivery_ids``.
+
+    Safe to run twice, concurrently, or after a crash: only rows still
+    pending are touched and each is claimed before it is handed to the
+    provider, so no digest is sent twice. Deliveries whose retry time has not
+    come are reported as deferred, untouched. Sends mail.
+    """
+    outcome = ChunkOutcome()
+    now = timezone.now()
+    rows = list(
+        Delivery.objects.filter(pk__in=list(delivery_ids), status=S.PENDING)
+        .select_related("subscriber", "edition")
+        .order_by("pk")
+    )
+    outcome.busy += sorted(set(delivery_ids) - {d.pk for d in rows})
+    due = []
+    for delivery in rows:
+        if delivery.next_attempt_at and delivery.next_attempt_at > now:
+            outcome.deferred[delivery.pk] = delivery.next_attempt_at
+        else:
+            due.append(delivery)
+    prepared = _prepare(due, outcome, now)
+    if not prepared:
+        return outcome
+    connection = connection or get_connection(timeout=settings.EMAIL_TIMEOUT)
+    try:
+        opened = connection.open()
+    except Exception as exc:  # e.g. the SMTP server is down: nothing was sent, try later
+        retry_at = timezone.now() + timedelta(seconds=retry_delay(attempts=1))
+        ids = [p.delivery.pk for p in prepared]
+        Delivery.objects.filter(pk__in=ids, status=S.PENDING).update(
+            next_attempt_at=retry_at, error=f"could not connect: {exc}"[:4000], updated_at=timezone.now()
+        )
+        outcome.deferred.update(dict.fromkeys(ids, retry_at))
+        log.warning("email connection failed (%s); %s digests wait until %s", exc, len(ids), retry_at)
+        return outcome
+    try:
+        for position, item in enumerate(prepared):
+            stop = _send_one(item, connection, outcome)
+            if stop is not None:
+                # The provider asked us to slow down: leave the rest pending
+                # (not attempted, so no attempt is counted) until then.
+                rest = [p.delivery.pk for p in prepared[position + 1 :]]
+                Delivery.objects.filter(pk__in=rest, status=S.PENDING).update(
+                    next_attempt_at=stop, updated_at=timezone.now()
+                )
+                outcome.deferred.update(dict.fromkeys(rest, stop))
+                break
+    finally:
+        if opened:
+            connection.close()
+    return outcome
+
+
+def _send_one(item: _Prepared, connection, outcome: ChunkOutcome) -> datetime | None:
+    """Claim, send and record one digest. Returns a time to pause the chunk
+    until when the provider rate-limits us."""
+    delivery, message = item.delivery, item.message
+    claimed_at = timezone.now()
+    # Pending, and not waiting for a retry another task scheduled meanwhile.
+    claimed = Delivery.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=claimed_at), pk=delivery.pk, status=S.PENDING
+    ).update(status=S.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1, updated_at=claimed_at)
+    if claimed != 1:
+        outcome.busy.append(delivery.pk)
+        return None
+    delivery.status = S.SENDING
+    attempts = delivery.attempts + 1
+    try:
+        sent = connection.send_messages([message])
+    except Exception as exc:
+        verdict = failure_classify(exc=exc, message=message, email=delivery.subscriber.email)
+        return _record_failure(delivery, verdict, exc, attempts, outcome)
+    if not sent:
+        if _finish(delivery, S.FAILED, reason="the email backend did not send it"):
+            outcome.failed.append(delivery.pk)
+        return None
+    status = getattr(message, "anymail_status", None)
+    message_id = str(getattr(status, "message_id", "") or "")
+    # A very slow answer may have let the sweep end the row as interrupted
+    # meanwhile; the provider did accept it, so it is recorded as sent.
+    mine = Q(status=S.SENDING) | Q(status=S.FAILED, reason=INTERRUPTED)
+    Delivery.objects.filter(mine, pk=delivery.pk).update(
+        status=S.SENT, provider_message_id=message_id[:200], sent_at=timezone.now(),
+        reason="", error="", next_attempt_at=None, updated_at=timezone.now(),
+    )
+    outcome.sent.append(delivery.pk)
+    return None
+
+
+def _record_failure(delivery, verdict: Verdict, exc: Exception, attempts: int, outcome) -> datetime | None:
+    error = f"{verdict.reason}\n{exc}"
+    if verdict.kind == "transient" and attempts < settings.DIGEST_MAX_ATTEMPTS:
+        delay = retry_delay(attempts=attempts, retry_after=verdict.retry_after)
+        retry_at = timezone.now() + timedelta(seconds=delay)
+        Delivery.objects.filter(pk=delivery.pk, status=S.SENDING).update(
+            status=S.PENDING, next_attempt_at=retry_at, error=error[:4000], updated_at=timezone.now()
+        )
+        outcome.deferred[delivery.pk] = retry_at
+        log.info("delivery %s: %s; retry at %s", delivery.pk, verdict.reason, retry_at)
+        return retry_at if verdict.stop_chunk else None
+    reason = verdict.reason
+    if verdict.kind == "transient":
+        reason = f"gave up after {attempts} attempts: {verdict.reason}"
+    if _finish(delivery, S.FAILED, reason=reason, error=error):
+        outcome.failed.append(delivery.pk)
+    if verdict.suppress:
+        suppression_add(email=delivery.subscriber.email, reason=verdict.suppress, detail=verdict.reason)
+    log.warning("delivery %s failed: %s", delivery.pk, reason)
+    return None
+
+
+@dataclass
+class Sweep:
+    interrupted: int = 0
+    requeued: list[int] = field(default_factory=list)
+
+
+def deliveries_sweep(*, now: datetime | None = None) -> Sweep:
+    """End stale ``sending`` rows as failed/interrupted (their worker died
+    between claim and answer: the message may have gone out, so it is never
+    sent again), and return pending rows whose task was lost so the caller
+    enqueues them again. Idempotent."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT_SECONDS)
+    interrupted = Delivery.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
+        status=S.FAILED, reason=INTERRUPTED,
+        error="claimed for sending but no answer was recorded; it may or may not have been delivered",
+        updated_at=now,
+    )
+    lost = now - timedelta(seconds=settings.DIGEST_PENDING_REQUEUE_SECONDS)
+    requeue = list(
+        Delivery.objects.filter(status=S.PENDING, updated_at__lt=lost)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .order_by("pk")
+        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    )
+    for start in range(0, len(requeue), 1000):
+        # Touch them so the next sweep does not enqueue them again.
+        Delivery.objects.filter(pk__in=requeue[start : start + 1000], status=S.PENDING).update(updated_at=now)
+    if interrupted or requeue:
+        log.warning("sweep: %s interrupted, %s re-enqueued", interrupted, len(requeue))
+    return Sweep(interrupted=interrupted, requeued=requeue)

@@ -1,0 +1,135 @@
+"""send_digests, preview_digest and bench_digests as an operator runs them."""
+
+import json
+from datetime import UTC, datetime
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.management import CommandError, call_command
+
+from newsletter.digest.pool import pools_forget
+from newsletter.models import Delivery, Paper
+from tests.conftest import free_port
+from tests.digest_support import edition_small, reader_make, topics_default, use_fake_postmark
+from tests.fake_provider import FakePostmark
+
+pytestmark = pytest.mark.django_db
+NOON = datetime(2025, 7, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pools():
+    topics_default()
+    pools_forget()
+    yield
+    pools_forget()
+
+
+def run(*args) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_send_digests_sends_to_due_readers_and_summarises():
+    edition_small()
+    Paper.objects.update(pinned=False)  # an editor's pick would go to everyone
+    reader_make("a@example.org", topics=("quantization-compression",), send_hour=7)
+    reader_make("b@example.org", topics=("speech-audio",), send_hour=7)  # nothing for them
+    reader_make("c@example.org", topics=("quantization-compression",), send_hour=23)  # not yet
+    with time_machine.travel(NOON, tick=False):
+        out, err = run("send_digests")
+    assert [m.to for m in mail.outbox] == [["a@example.org"]]
+    assert "edition 2025-07-10: sent 1, skipped 1, failed 0" in out
+    assert "skipped 1: nothing new for this reader in this edition" in out
+    assert "[##############################] 2/2" in err
+
+
+def test_send_digests_now_for_one_address_ignores_the_hour_and_explains_a_second_run():
+    edition_small()
+    reader_make("late@example.org", topics=("quantization-compression",), send_hour=23)
+    with time_machine.travel(NOON, tick=False):
+        out, _ = run("send_digests", "--now", "--email", "late@example.org")
+        assert "sent 1" in out
+        out, err = run("send_digests", "--now", "--email", "late@example.org")
+    assert "sent 0" in out
+    assert "late@example.org already has a digest for 2025-07-10: sent" in err
+    assert len(mail.outbox) == 1
+
+
+def test_send_digests_retries_transient_failures_until_sent(settings):
+    settings.DIGEST_RETRY_BASE_SECONDS = 0  # retry at once: nothing to wait for in a test
+    with FakePostmark() as fake:
+        use_fake_postmark(settings, fake)
+        edition_small()
+        reader_make("a@example.org", topics=("quantization-compression",))
+        fake.fault("a@example.org", "500")
+        fake.fault("a@example.org", "reset")
+        with time_machine.travel(NOON, tick=False):
+            out, _ = run("send_digests", "--now")
+        assert [m.to for m in fake.accepted()] == ["a@example.org"]
+    assert "sent 1, skipped 0, failed 0" in out
+    assert Delivery.objects.get().attempts == 3
+
+
+def test_send_digests_refuses_bad_input_and_says_why():
+    with pytest.raises(CommandError, match="'10/07/2025' is not a date; use YYYY-MM-DD"):
+        run("send_digests", "--date", "10/07/2025")
+    with pytest.raises(CommandError, match="no edition with papers yet"):
+        run("send_digests")
+    edition_small()
+    with time_machine.travel(NOON, tick=False):
+        _, err = run("send_digests", "--now", "--email", "nobody@example.org")
+    assert "no subscriber has the address nobody@example.org" in err
+    assert not Delivery.objects.exists()
+
+
+def test_preview_prints_the_readers_email_and_creates_nothing():
+    edition_small()
+    reader_make("a@example.org", topics=("quantization-compression",))
+    out, _ = run("preview_digest", "--email", "A@example.org", "--text")
+    assert "Subject: Daily Papers · Thu 10 Jul: Paper 2507.00007" in out
+    assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in out
+    assert "== For you ==" in out and "W4A16 kernels for fast inference" in out
+    html, _ = run("preview_digest", "--email", "a@example.org", "--date", "2025-07-10")
+    assert "<!DOCTYPE html>" in html
+    assert not Delivery.objects.exists()
+
+
+def test_preview_explains_an_empty_digest_and_an_unknown_reader():
+    edition_small()
+    Paper.objects.update(pinned=False)
+    reader_make("speech@example.org", topics=("speech-audio",), status="unsubscribed")
+    out, err = run("preview_digest", "--email", "speech@example.org")
+    assert out.strip() == "No digest for speech@example.org on 2025-07-10: " \
+                          "nothing new for this reader in this edition."
+    assert "is unsubscribed: no digest would be sent" in err
+    with pytest.raises(CommandError, match=r"no subscriber has the address ghost@example\.org"):
+        run("preview_digest", "--email", "ghost@example.org")
+
+
+def test_bench_digests_reports_its_figures_and_leaves_the_database_unchanged():
+    before = Paper.objects.count()
+    out, _ = run("bench_digests", "--subscribers", "300", "--naive-sample", "3", "--json")
+    result = json.loads(out)
+    assert result["subscribers"] == 300 and result["papers"] == 91
+    for key in ("assembly_per_s", "naive_per_s", "ratio", "peak_rss_mb_10k", "peak_rss_mb_100k"):
+        assert result[key] > 0
+    assert result["ratio"] == pytest.approx(result["assembly_per_s"] / result["naive_per_s"], rel=0.01)
+    assert 0 < result["max_html_bytes"] < 100_000
+    assert Paper.objects.count() == before
+
+
+def test_send_digests_stops_when_the_mail_server_stays_down_and_leaves_digests_pending(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()  # nothing listens there
+    settings.DIGEST_RETRY_BASE_SECONDS = 0
+    settings.DIGEST_MAX_ATTEMPTS = 2
+    edition_small()
+    reader_make("a@example.org", topics=("quantization-compression",))
+    with time_machine.travel(NOON, tick=False):
+        out, _ = run("send_digests", "--now")
+    assert "sent 0, skipped 0, failed 0, still pending 1 (no progress; workers will retry)" in out
+    assert Delivery.objects.get().status == "pending"
