@@ -5,7 +5,11 @@ import re
 from django.db import models
 from django.utils import timezone
 
-ARXIV_ID_RE = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+# ASCII only: \d would also accept other scripts' digits ("٢٥٠٧.٠٦٦٠٧"), and
+# \Z, unlike $, does not match before a final line break.
+ARXIV_ID_RE = re.compile(
+    r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d{1,4}))?\Z", re.ASCII
+)
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:
