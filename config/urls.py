@@ -8,6 +8,9 @@ from newsletter import admin_views
 # Admin is the only authenticated area: throttle password guessing.
 admin.site.login = throttled_login(admin.site.login)
 
+# Django's default 400 page is rendered without the request (no site name).
+handler400 = "config.errors.bad_request"
+
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/", admin.site.urls),

@@ -21,6 +21,15 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     return match.group("id"), int(version) if version else None
 
 
+def web_link(url: str | None) -> str:
+    """``url`` if it is an http(s) address, else "": only web links ever
+    become links (never javascript:, data: or anything a browser would run).
+    Ingestion already drops other schemes; this also covers values typed in
+    the admin or stored before."""
+    value = (url or "").strip()
+    return value if value.lower().startswith(("http://", "https://")) else ""
+
+
 class Topic(models.Model):
     slug = models.SlugField(max_length=60, unique=True)
     name = models.CharField(max_length=100)
@@ -100,6 +109,14 @@ class Paper(models.Model):
     @property
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def github_link(self) -> str:
+        return web_link(self.github_repo)
+
+    @property
+    def project_link(self) -> str:
+        return web_link(self.project_page)
 
     def excerpt(self, limit: int = 300) -> str:
         text = " ".join((self.ai_summary or self.abstract).split())

@@ -1,8 +1,10 @@
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from newsletter.selectors import edition_fingerprint, edition_papers, latest_edition_date
 
 
+@require_safe
 def home(request):
     day = latest_edition_date()
     context = {"day": day}
@@ -15,6 +17,7 @@ def home(request):
     return render(request, "newsletter/home.html", context)
 
 
+@require_safe
 def healthz(request):
     """Liveness for load balancers and compose: the database answers."""
     from django.db import connection
