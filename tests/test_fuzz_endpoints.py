@@ -5,6 +5,7 @@ nothing is stored or sent."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 from urllib.parse import quote, quote_from_bytes
@@ -289,7 +290,67 @@ def test_any_webhook_post_with_credentials_never_errors_and_never_touches_reader
             assert not ProviderEvent.objects.exists()
 
 
+def _real_events(email: str) -> list[tuple[str, bytes, dict]]:
+    """Events a provider would send that suppress or unsubscribe ``email``:
+    provider, body, and the extra headers it comes with."""
+    sns = p.sns_notification(p.ses_complaint(email))
+    sns_headers = {"HTTP_X_AMZ_SNS_MESSAGE_TYPE": sns["Type"], "HTTP_X_AMZ_SNS_MESSAGE_ID": sns["MessageId"],
+                   "HTTP_X_AMZ_SNS_TOPIC_ARN": sns.get("TopicArn", "")}
+    return [
+        ("postmark", json.dumps(p.postmark_bounce(email)).encode(), {}),
+        ("postmark", json.dumps(p.postmark_spam_complaint(email)).encode(), {}),
+        ("sendgrid", json.dumps(p.sendgrid_batch(email)).encode(), {}),
+        ("brevo", json.dumps(p.brevo_event(email, "hard_bounce")).encode(), {}),
+        ("amazon_ses", json.dumps(sns).encode(), sns_headers),
+    ]
+
+
+def _near_misses() -> list[str]:
+    user, password = settings_secret().split(":", 1)
+    return [
+        f"{user}:{password[:-1]}", f"{user}:{password}x", f"{user.upper()}:{password}", f"x{user}:{password}",
+        f"{user}:", f":{password}", f"{user}:{password}:{password}", password, "",
+    ]
+
+
+def settings_secret() -> str:
+    from django.conf import settings as django_settings
+
+    return django_settings.ANYMAIL["WEBHOOK_SECRET"][0]
+
+
+@settings(FUZZ, max_examples=80)
+@given(data=st.data())
+def test_webhooks_without_valid_credentials_change_nothing(readers, data):
+    provider, body, extra = data.draw(st.sampled_from(_real_events("ada@example.org")))
+    credentials = data.draw(st.one_of(st.sampled_from(_near_misses()), hostile_text))
+    scheme = data.draw(st.sampled_from(["Basic ", "basic ", "Bearer ", ""]))
+    encoded = base64.b64encode(credentials.encode("utf-8", "surrogatepass")).decode()
+    header = data.draw(st.sampled_from([scheme + encoded, scheme + credentials.encode("latin-1", "replace")
+                                        .decode("latin-1")]))
+    before = state()
+
+    with rolled_back():
+        response = Client(raise_request_exception=False).post(
+            f"/anymail/{provider}/tracking/", data=body, content_type="application/json",
+            HTTP_AUTHORIZATION=header, **extra,
+        )
+        # 401 asks SNS for its credentials (it sends them only when challenged).
+        assert response.status_code in (400, 401), (provider, header, response.status_code)
+        assert state() == before
+
+
 # --- hand-picked cases -----------------------------------------------------------
+
+def test_the_same_events_with_the_right_credentials_are_stored(readers):
+    # The property above is not vacuous: these bodies are events a provider sends.
+    for provider, body, extra in _real_events("ada@example.org"):
+        response = Client().post(f"/anymail/{provider}/tracking/", data=body, content_type="application/json",
+                                 **extra, **p.basic_auth())
+        assert response.status_code == 200, provider
+    assert set(ProviderEvent.objects.values_list("provider", flat=True)) == {
+        "postmark", "sendgrid", "brevo", "amazon_ses"}
+
 
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
