@@ -8,7 +8,7 @@ from django.utils import timezone
 # ASCII only: \d would also accept other scripts' digits ("٢٥٠٧.٠٦٦٠٧"), and
 # \Z, unlike $, does not match before a final line break.
 ARXIV_ID_RE = re.compile(
-    r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d{1,4}))?\Z", re.ASCII
+    r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>[1-9]\d{0,3}))?\Z", re.ASCII
 )
 
 

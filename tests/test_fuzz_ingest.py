@@ -308,12 +308,13 @@ def _item(**paper) -> dict:
     [
         (_item(id="٢٥٠٧.٠٦٦٠٧"), "not an arXiv id"),
         (_item(id="2507.06607v99999"), "not an arXiv id"),  # the version is a smallint
+        (_item(id="2507.06607v0"), "not an arXiv id"),  # versions start at 1
         (_item(publishedAt="0001-01-01T00:00:00+01:00"), "publishedAt is not a date"),
         (_item(submittedOnDailyAt="9999-12-31T23:00:00-05:00"), "submittedOnDailyAt is not a date"),
         (_item(withdrawnAt="0001-01-01T00:30:00+01:00"), "withdrawnAt is not a date"),
         (_item(title="\x00\x1b\x7f"), "paper has no title"),
     ],
-    ids=["other-script-digits", "huge-version", "year-1-offset", "year-9999-offset",
+    ids=["other-script-digits", "huge-version", "version-zero", "year-1-offset", "year-9999-offset",
          "withdrawn-year-1", "title-only-controls"],
 )
 def test_item_the_database_could_not_take_is_skipped_with_its_reason(tmp_path, item, reason):

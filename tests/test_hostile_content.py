@@ -27,6 +27,7 @@ from tests.html_checks import (
     assert_headers_not_split,
     assert_inert_email_html,
     assert_inert_page,
+    html_problems,
     parsed_headers,
 )
 from tests.subscriber_helpers import html_part, make_subscriber
@@ -62,8 +63,8 @@ def test_front_page_shows_hostile_paper_text_as_text(client):
 
     html = client.get("/").content.decode()
 
-    assert_inert_page(html)
-    assert SCRIPT not in html and "onerror=alert" not in html.replace("onerror=alert(1)&gt;", "")
+    assert_inert_page(html)  # no script, no on*= attribute, no non-web link
+    assert SCRIPT not in html and ONERROR not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; Fast attention" in html
     assert "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;" in html
     assert ">Code" not in html and ">Project<" not in html  # no link for non-web addresses
@@ -220,3 +221,22 @@ def test_a_stored_address_with_a_line_break_is_never_sent_to():
         confirmation_send(subscriber=reader)
 
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    "snippet",
+    [SCRIPT, "<img src=x onerror=alert(1)>", '<a href="javascript:alert(1)">x</a>',
+     '<a href=" JaVaScRiPt:x">', '<a href="data:text/html,x">', '<iframe src="https://example.org/"></iframe>',
+     '<body onload="x()">', '<script src="https://cdn.example.org/x.js"></script>',
+     '<form action="javascript:x()">'],
+)
+def test_the_inertness_check_catches_what_it_looks_for(snippet):
+    assert html_problems(snippet)
+
+
+def test_the_inertness_check_lets_our_own_markup_through():
+    html = ('<a href="https://arxiv.org/abs/2507.06607">arXiv</a> <a href="/subscribe/">Subscribe</a> '
+            '<a href="mailto:papers@example.org">mail</a> '
+            '<script src="/static/js/subscribe.js" defer></script>')
+    assert html_problems(html) == []
+    assert html_problems('<script src="/static/js/subscribe.js"></script>', script_prefixes=())
