@@ -55,6 +55,8 @@ def readers():
         "confirm": token_make(subscriber=pending, purpose="confirm"),
         "preferences": token_make(subscriber=active, purpose="preferences"),
         "unsubscribe": token_make(subscriber=active, purpose="unsubscribe"),
+        # For /digests/<date>/<token>/ (the digest's web copy), once it is routed.
+        "digest": token_make(subscriber=active, purpose="digest"),
     }
 
 
@@ -132,7 +134,7 @@ def paths(draw, tokens: dict[str, str]) -> str:
         "preferences-erase": lambda: f"/preferences/{token('preferences')}/erase/",
         "unsubscribe": lambda: f"/unsubscribe/{token('unsubscribe')}/",
         "webhook": lambda: f"/anymail/{draw(st.sampled_from(PROVIDERS))}/tracking/",
-        "digest": lambda: f"/digests/2025-08-05/{token('preferences')}/",
+        "digest": lambda: f"/digests/2025-08-05/{token('digest')}/",
         "garbage": lambda: "/" + draw(garbage_segments) + "/",
         "preferences-form": lambda: f"/preferences/{tokens['preferences']}/" if tokens else "/",
     }.get(template, lambda: template)()
