@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import after_setup_logger, after_setup_task_logger
 
 from config.env import exit_on_config_error
 
@@ -21,3 +22,16 @@ def _fail_fast_on_bad_settings(sender, **kwargs):
 
     with exit_on_config_error():
         settings.INSTALLED_APPS  # noqa: B018
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def _redact_worker_logs(logger, **kwargs):
+    # The worker replaces the root logger's handlers with its own, and with
+    # them the redacting filter from settings.LOGGING: put it back, so worker
+    # and beat logs never show a full address or a token either.
+    from config.security import RedactingFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+            handler.addFilter(RedactingFilter())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -31,25 +32,41 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 
 class SecurityHeadersMiddleware:
-    """Adds the headers Django's SecurityMiddleware does not: CSP and a
-    Permissions-Policy. Set on every response, error pages included."""
+    """Adds CSP and a Permissions-Policy, and makes sure the headers Django's
+    middleware sets are on every response. It is the outermost middleware, so
+    this covers responses other middleware answer by itself: the https
+    redirect, 400s for a bad Host, 413s for oversized webhooks, 500s."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
+        headers.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
         return response
 
 
-def client_ip(request) -> str:
-    """The client's address. Behind a proxy, gunicorn's forwarded_allow_ips
-    and SECURE_PROXY_SSL_HEADER decide what to trust; here we only read
-    REMOTE_ADDR, which the proxy setup rewrites when trusted."""
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def client_ip(request) -> str | None:
+    """The client's address: the socket's, or, behind ``TRUSTED_PROXY_COUNT``
+    reverse proxies that append to X-Forwarded-For, the one the outermost
+    trusted proxy saw. Counted from the right, so a client cannot choose its
+    own address by sending the header itself. None if it is not an address."""
+    candidate = request.META.get("REMOTE_ADDR", "")
+    if settings.TRUSTED_PROXY_COUNT:
+        hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= settings.TRUSTED_PROXY_COUNT:
+            candidate = hops[-settings.TRUSTED_PROXY_COUNT]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return None
 
 
 def _login_key(ip: str) -> str:
@@ -60,7 +77,7 @@ def _login_key(ip: str) -> str:
 def _count_login_failure(sender, credentials, request=None, **kwargs):
     if request is None:
         return
-    key = _login_key(client_ip(request))
+    key = _login_key(client_ip(request) or "unknown")
     window = settings.ADMIN_LOGIN_WINDOW_SECONDS
     if cache.add(key, 1, timeout=window):
         return
@@ -72,11 +89,13 @@ def _count_login_failure(sender, credentials, request=None, **kwargs):
 
 def throttled_login(login_view):
     """Wrap the admin login: after ADMIN_LOGIN_MAX_FAILURES failed attempts
-    from one address, refuse further attempts for the window."""
+    from one address, whatever usernames they tried, refuse further attempts
+    for the window. Every method but GET and HEAD counts as an attempt, so
+    no other verb slips past the check."""
 
     def view(request, *args, **kwargs):
-        if request.method == "POST":
-            failures = cache.get(_login_key(client_ip(request)), 0)
+        if request.method not in ("GET", "HEAD"):
+            failures = cache.get(_login_key(client_ip(request) or "unknown"), 0)
             if failures >= settings.ADMIN_LOGIN_MAX_FAILURES:
                 return HttpResponse(
                     "Too many failed sign-in attempts from your address. Try again later.",
@@ -89,7 +108,9 @@ def throttled_login(login_view):
     return view
 
 
-_EMAIL_RE = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# Any character an address may hold before the @ (apostrophes, plus tags),
+# and internationalised domains: \w is Unicode-aware.
+_EMAIL_RE = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]*@([\w-]+(?:\.[\w-]+)*\.\w{2,})")
 # Signed tokens in our URLs: /confirm/<t>/, /preferences/<t>/, /unsubscribe/<t>/,
 # /digests/<date>/<t>/ and /feedback/<t>/.
 _TOKEN_RE = re.compile(r"(/(?:confirm|preferences|unsubscribe|feedback|digests/[\d-]+)/)[^/\s\"?]+")
@@ -102,11 +123,22 @@ def redact(text: str) -> str:
 
 
 class RedactingFilter(logging.Filter):
-    """Applied to every handler: no full address or token reaches a log."""
+    """Applied to every handler: no full address or token reaches a log,
+    neither in the message nor in a traceback (an email provider's error
+    often quotes the recipient)."""
+
+    _formatter = logging.Formatter()
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         redacted = redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        if record.exc_info and not record.exc_text:
+            # Formatters reuse exc_text instead of formatting the exception again.
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
         return True

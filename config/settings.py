@@ -63,8 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    # Outermost: its headers go on every answer, the https redirect included.
     "config.security.SecurityHeadersMiddleware",
+    "config.errors.MethodNotAllowedMiddleware",
+    "django.middleware.security.SecurityMiddleware",
     # Before anything reads a body: refuses oversized webhook posts.
     "subscribers.webhooks.WebhookGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -353,7 +355,10 @@ LOGGING = {
     "loggers": {
         "newsletter": {"level": LOG_LEVEL},
         "subscribers": {"level": LOG_LEVEL},
-        "django.request": {"level": "ERROR"},
+        # These two quote request paths, which carry tokens: redacted at the
+        # source, so every handler (Sentry, a file, tests) gets the masked line.
+        "django.request": {"level": "ERROR", "filters": ["redact"]},
+        "django.security.csrf": {"filters": ["redact"]},
         # runserver's request lines carry URLs with tokens: redacted too.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },

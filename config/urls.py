@@ -1,3 +1,4 @@
+from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -8,12 +9,19 @@ from newsletter import admin_views
 # Admin is the only authenticated area: throttle password guessing.
 admin.site.login = throttled_login(admin.site.login)
 
+TRACKING_WEBHOOKS = [p for p in anymail_urlpatterns if (p.name or "").endswith("_tracking_webhook")]
+
+# Django's default 400 page is rendered without the request (no site name).
+handler400 = "config.errors.bad_request"
+
 urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/dashboard/", admin_views.dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
-    # Provider webhooks: /anymail/<provider>/tracking/ (see README).
-    path("anymail/", include("anymail.urls")),
+    # Provider webhooks: /anymail/<provider>/tracking/ (see README). Only the
+    # tracking ones: nothing here receives mail, so anymail's inbound
+    # endpoints (MIME parsing of whatever is posted) stay unrouted.
+    path("anymail/", include(TRACKING_WEBHOOKS)),
     path("", include("newsletter.urls")),
     path("", include("subscribers.urls")),
 ]

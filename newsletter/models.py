@@ -5,7 +5,11 @@ import re
 from django.db import models
 from django.utils import timezone
 
-ARXIV_ID_RE = re.compile(r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>\d+))?$")
+# ASCII only: \d would also accept other scripts' digits ("٢٥٠٧.٠٦٦٠٧"), and
+# \Z, unlike $, does not match before a final line break.
+ARXIV_ID_RE = re.compile(
+    r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>[1-9]\d{0,3}))?\Z", re.ASCII
+)
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:
@@ -15,6 +19,15 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
         raise ValueError(f"not an arXiv id: {raw!r}")
     version = match.group("v")
     return match.group("id"), int(version) if version else None
+
+
+def web_link(url: str | None) -> str:
+    """``url`` if it is an http(s) address, else "": only web links ever
+    become links (never javascript:, data: or anything a browser would run).
+    Ingestion already drops other schemes; this also covers values typed in
+    the admin or stored before."""
+    value = (url or "").strip()
+    return value if value.lower().startswith(("http://", "https://")) else ""
 
 
 class Topic(models.Model):
@@ -96,6 +109,14 @@ class Paper(models.Model):
     @property
     def pdf_url(self) -> str:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+    @property
+    def github_link(self) -> str:
+        return web_link(self.github_repo)
+
+    @property
+    def project_link(self) -> str:
+        return web_link(self.project_page)
 
     def excerpt(self, limit: int = 300) -> str:
         # An abstract the editor rewrote wins over the source's AI summary.

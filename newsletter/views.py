@@ -2,12 +2,14 @@ from datetime import date
 
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from newsletter.digest.build import edition_page, reader_page
 from newsletter.selectors import edition_fingerprint, edition_papers, latest_edition_date
 from subscribers.tokens import TokenInvalid, token_read
 
 
+@require_safe
 def home(request):
     day = latest_edition_date()
     context = {"day": day}
@@ -20,6 +22,7 @@ def home(request):
     return render(request, "newsletter/home.html", context)
 
 
+@require_safe
 def digest_edition(request, day: date):
     """The public page of an edition: every visible paper, pins first."""
     context = edition_page(day=day)
@@ -28,6 +31,7 @@ def digest_edition(request, day: date):
     return render(request, "newsletter/digest.html", context)
 
 
+@require_safe
 def digest_reader(request, day: date, token: str):
     """A reader's web copy of their digest ("view in browser")."""
     try:
@@ -41,6 +45,7 @@ def digest_reader(request, day: date, token: str):
     return response
 
 
+@require_safe
 def healthz(request):
     """Liveness for load balancers and compose: the database answers."""
     from django.db import connection

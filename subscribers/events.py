@@ -25,6 +25,7 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.security import redact
 from newsletter.models import Delivery
 from subscribers.event_kinds import event_kind
 from subscribers.models import ProviderEvent, Subscriber, Suppression, email_hash
@@ -288,7 +289,9 @@ def _apply(event: ProviderEvent) -> str:
     if event.kind == Kind.FAILED:
         # Not the reader's fault (our content, DNS, account): nobody is
         # suppressed, but an operator should look.
-        logger.warning("the provider refused our message: %s", _detail(event))
+        # The provider's reason often quotes the recipient: masked in the log
+        # (the event row in the admin keeps the full text).
+        logger.warning("the provider refused our message: %s", redact(_detail(event)))
         return f"recorded{on}: refused for a reason about our message, not the address"
     if subscriber is None:
         logger.info("provider event %s: no reader has this address; nothing changed", event.pk)

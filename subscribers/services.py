@@ -13,6 +13,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -83,6 +85,21 @@ class Choices:
         subscriber.topics.set(Topic.objects.filter(slug__in=self.topics, active=True))
 
 
+def address_checked(email: str) -> str:
+    """The address, stripped, if it is one; else ValueError. ``SubscribeForm``
+    already checks this; callers without a form (imports, the shell) get the
+    same check, so no address with a line break (a header injection) or
+    other junk is ever stored."""
+    email = (email or "").strip()
+    if "\r" in email or "\n" in email or len(email) > 254:
+        raise ValueError("an email address must be one line of at most 254 characters")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError("not an email address") from None
+    return email
+
+
 def _consent_record(*, subscriber: Subscriber, kind: str, ip: str | None, user_agent: str,
                     source: str) -> ConsentRecord:
     return ConsentRecord.objects.create(
@@ -113,7 +130,7 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
       the broker is down the sweep sends it later (``confirmations``).
     Safe to call twice: the second call asks for one more confirmation.
     """
-    email = email.strip()
+    email = address_checked(email)
     choices = Choices.build(topics=topics, keywords=keywords, frequency=frequency, weekday=weekday,
                             timezone=timezone, send_hour=send_hour)
     if is_blocked_for_signup(email):

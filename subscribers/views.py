@@ -10,7 +10,6 @@ cookies or a CSRF token.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import json
 import logging
 from urllib.parse import unquote_to_bytes
@@ -24,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.security import client_ip
 from newsletter.selectors import topics_version
 from subscribers import services
 from subscribers.consent import consent_wording
@@ -34,21 +34,6 @@ from subscribers.ratelimit import rate_limit_hit
 from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
 
 logger = logging.getLogger(__name__)
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    """The client's address: the socket's, or the one the trusted proxies
-    (``TRUSTED_PROXY_COUNT``) recorded in X-Forwarded-For."""
-    candidate = request.META.get("REMOTE_ADDR", "")
-    if settings.TRUSTED_PROXY_COUNT:
-        hops = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
-        hops = [hop for hop in hops if hop]
-        if len(hops) >= settings.TRUSTED_PROXY_COUNT:
-            candidate = hops[-settings.TRUSTED_PROXY_COUNT]
-    try:
-        return str(ipaddress.ip_address(candidate))
-    except ValueError:
-        return None
 
 
 def user_agent(request: HttpRequest) -> str:

@@ -10,6 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.http import HttpResponse
 
+from config.security import redact
+
 logger = logging.getLogger(__name__)
 
 WEBHOOK_PREFIX = "/anymail/"
@@ -61,7 +63,8 @@ class WebhookGuardMiddleware:
     def process_exception(self, request, exception):
         if not request.path.startswith(WEBHOOK_PREFIX) or not isinstance(exception, BAD_PAYLOAD):
             return None
+        # The exception may quote the payload, addresses included.
         logger.warning(
-            "webhook %s refused: %s: %s", request.path, type(exception).__name__, str(exception)[:200]
+            "webhook %s refused: %s: %s", request.path, type(exception).__name__, redact(str(exception)[:200])
         )
         return HttpResponse("Malformed webhook payload.\n", status=400, content_type="text/plain")

@@ -18,7 +18,14 @@ from datetime import UTC, datetime
 from django.conf import settings
 
 from newsletter.ingest.fetch import Throttle, http_get
-from newsletter.ingest.records import DocumentError, IngestReport, PaperRecord, RecordError, SourceError
+from newsletter.ingest.records import (
+    DocumentError,
+    IngestReport,
+    PaperRecord,
+    RecordError,
+    SourceError,
+    text_clean,
+)
 from newsletter.ingest.store import records_store
 from newsletter.models import split_arxiv_id
 
@@ -28,9 +35,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"
 OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 CATEGORY_RE = re.compile(r"^[a-z][a-z\-]*(\.[A-Za-z][A-Za-z\-]*)?$")
-# expat expands internal entities; a feed never needs a DTD, so refusing
-# one rules out entity-expansion bombs without defusedxml.
-_DTD_RE = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+TOTAL_RE = re.compile(r"[0-9]{1,9}")
 MAX_TITLE = 500
 MAX_TEXT = 20_000
 
@@ -76,8 +81,17 @@ class ArxivPage:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+class _NoDoctype(ET.TreeBuilder):
+    """expat expands internal entities; a feed never needs a DTD, so one is
+    refused as the parser meets it, whatever the document's encoding. That
+    rules out entity-expansion bombs without defusedxml."""
+
+    def doctype(self, name, pubid, system):
+        raise DocumentError("the document declares a DTD or entities; refused")
+
+
 def _normalised(element: ET.Element | None) -> str:
-    return " ".join((element.text or "").split()) if element is not None else ""
+    return text_clean(element.text or "") if element is not None else ""
 
 
 def _when(entry: ET.Element, tag: str, *, required: bool) -> datetime | None:
@@ -88,9 +102,11 @@ def _when(entry: ET.Element, tag: str, *, required: bool) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        # Near year 1 or 9999 an offset pushes the UTC time out of range.
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise RecordError(f"<{tag}> is not a date: {raw[:40]!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _entry_parse(entry: ET.Element) -> ArxivEntry:
@@ -150,18 +166,23 @@ def arxiv_feed_parse(document: bytes | str, *, what: str = "arXiv feed") -> Arxi
     """Parse one Atom page. A document that is not an Atom feed raises
     DocumentError; arXiv's own error entry raises SourceError; a malformed
     entry is skipped with its reason."""
-    data = document.encode() if isinstance(document, str) else document
-    if _DTD_RE.search(data):
-        raise DocumentError(f"{what}: the document declares a DTD or entities; refused")
     try:
-        root = ET.fromstring(data)  # noqa: S314 - DTDs are refused above
-    except ET.ParseError as exc:
+        data = document.encode() if isinstance(document, str) else document
+    except UnicodeEncodeError:
+        raise DocumentError(f"{what}: not an Atom document (the text cannot be encoded)") from None
+    try:
+        root = ET.fromstring(data, parser=ET.XMLParser(target=_NoDoctype()))  # noqa: S314 - no DTDs
+    except DocumentError as exc:
+        raise DocumentError(f"{what}: {exc}") from None
+    except (ET.ParseError, LookupError, ValueError) as exc:
+        # LookupError: an XML declaration naming an unknown encoding.
         start = data[:60].decode("utf-8", errors="replace").strip()
         raise DocumentError(f"{what}: not an Atom document ({exc}; starts {start!r})") from None
     if root.tag != ATOM + "feed":
-        raise DocumentError(f"{what}: the root element is <{root.tag}>, not an Atom <feed>")
+        raise DocumentError(f"{what}: the root element is <{text_clean(root.tag)[:80]}>, not an Atom <feed>")
     total_text = _normalised(root.find(OPENSEARCH + "totalResults"))
-    page = ArxivPage(total=int(total_text) if total_text.isdigit() else None, entries=0)
+    # Only ASCII digits, and few of them: int() refuses "²" and 5,000-digit numbers.
+    page = ArxivPage(total=int(total_text) if TOTAL_RE.fullmatch(total_text) else None, entries=0)
     for number, entry in enumerate(root.findall(ATOM + "entry"), start=1):
         page.entries += 1
         raw_id = _normalised(entry.find(ATOM + "id"))

@@ -16,19 +16,23 @@ SAMPLE_PATH = Path(__file__).resolve().parent.parent / "data" / "sample_daily_pa
 def file_items_read(path: Path) -> list:
     """Items from a JSON array, a ``{"papers": [...]}`` object, or JSON Lines."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: a byte-order mark (some editors write one) is not an error.
+        text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise DocumentError(f"cannot read {path}: {exc}") from None
+    # Besides syntax errors, json raises ValueError for numbers too long to
+    # convert and RecursionError for nesting too deep: the same verdict.
     try:
         document = json.loads(text)
-    except json.JSONDecodeError:
+    except (ValueError, RecursionError):
         items = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        # Only \n ends a line: U+2028 and friends may sit inside JSON strings.
+        for number, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
                 items.append(json.loads(line))
-            except json.JSONDecodeError:
+            except (ValueError, RecursionError):
                 raise DocumentError(f"{path} is neither JSON nor JSON Lines (line {number})") from None
         return items
     if isinstance(document, dict) and isinstance(document.get("papers"), list):

@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 
 from django.conf import settings
 
-from newsletter.ingest.fetch import Response, http_get
-from newsletter.ingest.records import DocumentError, IngestReport, PaperRecord, RecordError
+from newsletter.ingest.fetch import http_get
+from newsletter.ingest.records import DocumentError, IngestReport, PaperRecord, RecordError, text_clean
 from newsletter.ingest.store import records_store
 from newsletter.models import split_arxiv_id
 
@@ -32,7 +32,7 @@ def _text(value, field: str, *, limit: int = MAX_TEXT) -> str | None:
         return None
     if not isinstance(value, str):
         raise RecordError(f"{field} is not text")
-    value = " ".join(value.split())
+    value = text_clean(value)
     if len(value) > limit:
         raise RecordError(f"{field} is longer than {limit} characters")
     return value
@@ -55,14 +55,16 @@ def _datetime(value, field: str) -> datetime | None:
         raise RecordError(f"{field} is not a date")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        # Near year 1 or 9999 an offset pushes the UTC time out of range.
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise RecordError(f"{field} is not a date: {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _date(value, field: str) -> date | None:
     parsed = _datetime(value, field)
-    return parsed.astimezone(UTC).date() if parsed else None
+    return parsed.date() if parsed else None
 
 
 def _url(value, field: str) -> str | None:
@@ -111,7 +113,7 @@ def hf_item_parse(item, *, source: str = "hf") -> PaperRecord:
     if keywords is not None:
         if not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords):
             raise RecordError("ai_keywords is not a list of text")
-        keywords = [" ".join(k.split())[:100] for k in keywords[:50]]
+        keywords = [text_clean(k)[:100] for k in keywords[:50]]
     organization = paper.get("organization")
     org_name = None
     if isinstance(organization, dict):
@@ -143,8 +145,9 @@ def _item_label(item, number: int, prefix: str) -> str:
     paper = item.get("paper") if isinstance(item, dict) else None
     raw_id = paper.get("id") if isinstance(paper, dict) else None
     label = f"{prefix}item {number}"
-    if isinstance(raw_id, str) and raw_id.strip():
-        label += f" ({raw_id.strip()[:40]})"
+    if isinstance(raw_id, str) and text_clean(raw_id):
+        # Cleaned: the label goes to logs, where a line break could forge a line.
+        label += f" ({text_clean(raw_id)[:40]})"
     return label
 
 
@@ -172,14 +175,17 @@ def _item_id(item) -> str | None:
     return raw_id if isinstance(raw_id, str) else None
 
 
-def _json_list(response: Response, *, what: str) -> list:
+def hf_page_parse(*, body: bytes, content_type: str = "", what: str) -> list:
+    """The items of one Daily Papers answer (a JSON array). Anything else,
+    including JSON nested too deep to parse or numbers too long to convert,
+    raises DocumentError; the items themselves are judged by
+    ``hf_items_parse``."""
     try:
-        document = json.loads(response.body)
-    except ValueError:
-        kind = response.content_type.split(";")[0] or "unknown type"
-        raise DocumentError(
-            f"{what}: the answer is not JSON ({kind}, starts {response.text()[:60].strip()!r})"
-        ) from None
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        kind = content_type.split(";")[0] or "unknown type"
+        start = body[:60].decode("utf-8", errors="replace").strip()
+        raise DocumentError(f"{what}: the answer is not JSON ({kind}, starts {start!r})") from None
     if not isinstance(document, list):
         raise DocumentError(f"{what}: the answer is JSON but not a list of papers")
     return document
@@ -195,7 +201,7 @@ def hf_day_fetch(*, day: date, on_page: Callable[[int], None] | None = None) -> 
     for page in range(int(settings.HF_MAX_PAGES)):
         what = f"Hugging Face daily papers for {day.isoformat()} (page {page})"
         response = http_get(url=url, params={"date": day.isoformat(), "p": page, "limit": limit}, what=what)
-        batch = _json_list(response, what=what)
+        batch = hf_page_parse(body=response.body, content_type=response.content_type, what=what)
         ids = {i for i in map(_item_id, batch) if i}
         if ids and ids <= seen:
             # A server that ignores ``p`` answers page 0 again: stop, do not loop.

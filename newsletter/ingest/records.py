@@ -1,7 +1,23 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import date, datetime
+
+# Control characters other than whitespace (C0, DEL, C1): never part of a
+# title or a name, and NUL cannot be stored in PostgreSQL text or jsonb.
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Lone surrogates come from JSON escapes like "\ud800"; no database (and no
+# UTF-8 encoder) accepts them.
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
+
+
+def text_clean(value: str) -> str:
+    """Text as it can be stored and shown: runs of whitespace become one
+    space, other control characters are dropped, lone surrogates become
+    U+FFFD. Markup is kept as text (templates escape it)."""
+    value = _CONTROL_RE.sub(lambda m: " " if m.group().isspace() else "", value)
+    return " ".join(_SURROGATE_RE.sub("\ufffd", value).split())
 
 
 class RecordError(ValueError):
