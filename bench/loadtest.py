@@ -145,6 +145,10 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.2)
+        # Warm every worker (imports, template and cache fills) before timing.
+        for _ in range(args.workers * 10):
+            for path in ("/", "/subscribe/"):
+                urllib.request.urlopen(base + path, timeout=30).read()
         # One GET gives a CSRF cookie and token valid for every POST.
         with urllib.request.urlopen(base + "/subscribe/") as response:
             cookie = response.headers.get("Set-Cookie", "")
