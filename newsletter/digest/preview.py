@@ -135,15 +135,19 @@ def preview_for_topics(*, edition: Edition, topic_ids: Iterable[int], keywords: 
 
 
 def preview_reader_find(*, query: str, limit: int = 10) -> tuple[Subscriber | None, list[Subscriber]]:
-    """The reader whose address is ``query`` (any case), else up to ``limit``
-    readers whose address contains it, for the editor to choose from."""
+    """The reader whose address is ``query`` (any case) or the only one whose
+    address contains it; else up to ``limit`` readers whose address contains
+    it, for the editor to choose from."""
     query = query.strip()
     if not query:
         raise PreviewError("type a reader's address (or part of it)")
     exact = Subscriber.objects.filter(email__iexact=query).first()
     if exact is not None:
         return exact, []
-    return None, list(Subscriber.objects.filter(email__icontains=query).order_by("email")[:limit])
+    matches = list(Subscriber.objects.filter(email__icontains=query).order_by("email")[:limit])
+    if len(matches) == 1:
+        return matches[0], []
+    return None, matches
 
 
 def preview_test_copy(*, preview: Preview, to: str) -> EmailMultiAlternatives:
