@@ -22,6 +22,7 @@ from newsletter.admin_helpers import (
     action_confirm_page,
     action_confirmed,
 )
+from newsletter.admin_preview import EditionPreviewMixin
 from newsletter.dashboard import topics_reader_counts
 from newsletter.models import Delivery, Edition, Paper, PaperTopic, Topic, WorkerPing
 from newsletter.paging import EstimatedCountPaginator
@@ -335,7 +336,7 @@ class PaperAdmin(admin.ModelAdmin):
 
 
 @admin.register(Edition)
-class EditionAdmin(EditionPagesMixin, admin.ModelAdmin):
+class EditionAdmin(EditionPreviewMixin, EditionPagesMixin, admin.ModelAdmin):
     list_display = ["date", "status", "note_cell", "visible_papers", "pinned_papers", "published_at"]
     list_filter = ["status"]
     date_hierarchy = "date"

@@ -90,5 +90,6 @@ class EditionPagesMixin:
                 ],
                 deliveries_url=f"{delivery_list}?edition__id__exact={edition.pk}",
                 can_curate=self.admin_site.get_model_admin(Paper).has_change_permission(request),
+                **self.preview_context(request, edition),
             )
         return super().change_view(request, object_id, form_url, extra_context=extra)

@@ -84,6 +84,13 @@ def paper_mark_edited(*, paper: Paper, fields: Iterable[str]) -> None:
         paper.abstract_edited = True
 
 
+def _touch(paper: Paper) -> None:
+    # Digest pools are cached by a fingerprint of paper change times and
+    # topic link counts; promoting a tagger's link to the editor's keeps the
+    # count, so the change time must move for digests to see the new score.
+    Paper.objects.filter(pk=paper.pk).update(updated_at=timezone.now())
+
+
 def paper_topic_add(*, paper: Paper, topic: Topic) -> bool:
     """Give ``paper`` the topic as an editor's choice (origin ``editor``), also
     when the tagger had already set it, and lift an earlier exclusion.
@@ -98,7 +105,10 @@ def paper_topic_add(*, paper: Paper, topic: Topic) -> bool:
             promoted = PaperTopic.objects.filter(pk=link.pk).update(
                 origin=PaperTopic.Origin.EDITOR, score=1.0
             )
-    return bool(created or promoted or unexcluded)
+        changed = bool(created or promoted or unexcluded)
+        if changed:
+            _touch(paper)
+    return changed
 
 
 def paper_topic_remove(*, paper: Paper, topic: Topic) -> bool:
@@ -108,6 +118,8 @@ def paper_topic_remove(*, paper: Paper, topic: Topic) -> bool:
     with transaction.atomic():
         deleted = PaperTopic.objects.filter(paper=paper, topic=topic).delete()[0]
         paper.excluded_topics.add(topic)
+        if deleted:
+            _touch(paper)
     return bool(deleted)
 
 

@@ -49,7 +49,9 @@ def test_bench_times_every_page_and_fails_over_budget():
     call_command("bench_admin", "--repeat", "1", stdout=out)
     text = out.getvalue()
     for page in ("dashboard", "papers", "topics", "editions", "readers", "deliveries", "edition page",
-                 "reader page", "readers, topic", "deliveries, search address"):
+                 "reader page", "readers, topic", "deliveries, search address",
+                 "edition page, reader preview", "edition page, reader search",
+                 "edition page, topic preview"):
         assert f"\n{page} " in text
     assert "Every page under 1000 ms." in text
     with pytest.raises(CommandError, match="over budget: admin index"):

@@ -73,3 +73,58 @@ def test_editor_logs_in_and_pins_a_paper(live_server, browser_page, django_user_
     assert "A quiet but important paper" in first_row.inner_text()
     assert "Pinned" in first_row.inner_text()
     page.screenshot(path=str(ARTIFACTS / "admin-3-edition.png"), full_page=True)
+
+
+def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
+    live_server, browser_page, django_user_model
+):
+    from django.core import mail
+
+    from newsletter.digest.pool import pools_forget
+    from newsletter.models import Delivery, Topic
+    from tests.admin_data import reader_make
+
+    pools_forget()
+    django_user_model.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
+    edition = edition_make(note="Reasoning day.")
+    popular = paper_make(1, title="A popular reasoning paper", upvotes=200)
+    quiet = paper_make(2, title="A quiet paper on robots", upvotes=2)
+    reasoning = Topic.objects.get(slug="reasoning")
+    popular.topics.add(reasoning)
+    reader_make(1, topics=("reasoning",))
+    page = browser_page
+
+    page.goto(f"{live_server.url}/admin/")
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "a-long-test-password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("text=Dashboard")
+
+    # Pin the quiet paper from the edition page: it leads every digest.
+    page.goto(f"{live_server.url}/admin/newsletter/edition/{edition.pk}/change/")
+    row = page.locator("#papers tr.dp-paper", has_text="A quiet paper on robots")
+    row.locator("button", has_text="Pin").click()
+    page.wait_for_selector("text=pinned.")
+    assert Paper.objects.get(pk=quiet.pk).pinned
+    page.screenshot(path=str(ARTIFACTS / "admin-4-edition-pinned.png"), full_page=True)
+
+    # Preview as the reader, found by part of their address.
+    page.fill("#id_preview_email", "reader1@")
+    page.locator("#preview-reader button").click()
+    page.wait_for_selector(".dp-preview-subject")
+    assert page.locator(".dp-preview-subject").inner_text().startswith("Daily Papers · Tue 5 Aug: ")
+    frame = page.frame_locator("iframe.dp-preview-html")
+    assert "A quiet paper on robots" in frame.locator("body").inner_text()
+    assert "A popular reasoning paper" in frame.locator("body").inner_text()
+    assert "A quiet paper on robots" in page.locator(".dp-preview-text").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "admin-5-preview.png"), full_page=True)
+
+    # Send the preview to the editor as a test.
+    page.locator("#send-test button").click()
+    page.wait_for_selector("text=was sent to editor@example.org")
+    page.screenshot(path=str(ARTIFACTS / "admin-6-test-sent.png"), full_page=True)
+    [sent] = mail.outbox
+    assert sent.to == ["editor@example.org"]
+    assert sent.subject.startswith("[TEST] Daily Papers · Tue 5 Aug: ")
+    assert sent.extra_headers["X-Daily-Papers-Test"] == "1"
+    assert not Delivery.objects.exists()

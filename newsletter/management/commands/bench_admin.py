@@ -60,12 +60,27 @@ def _pages() -> list[tuple[str, str]]:
     if edition:
         pages += [
             ("edition page", reverse("admin:newsletter_edition_change", args=[edition.pk])),
+            ("edition page, topic preview",
+             reverse("admin:newsletter_edition_change", args=[edition.pk])
+             + f"?preview=topics&preview_topic={topic.pk if topic else ''}&preview_keywords=LoRA"),
             ("deliveries, edition + sent",
              deliveries + f"?edition__id__exact={edition.pk}&status__exact=sent"),
         ]
     if reader:
         pages += [
             ("reader page", reverse("admin:subscribers_subscriber_change", args=[reader.pk])),
+            *(
+                [
+                    ("edition page, reader preview",
+                     reverse("admin:newsletter_edition_change", args=[edition.pk])
+                     + f"?preview=reader&preview_email={reader.email}"),
+                    ("edition page, reader search",
+                     reverse("admin:newsletter_edition_change", args=[edition.pk])
+                     + "?preview=reader&preview_email=reader0123"),
+                ]
+                if edition
+                else []
+            ),
             ("deliveries, search address", deliveries + f"?q={reader.email}"),
             ("deliveries, one reader", deliveries + f"?subscriber__id__exact={reader.pk}"),
         ]
