@@ -46,13 +46,15 @@ def test_seed_creates_marked_rows_and_removes_only_those():
 def test_bench_times_every_page_and_fails_over_budget():
     call_command("seed_admin_bench", *SMALL, stdout=io.StringIO())
     out = io.StringIO()
-    call_command("bench_admin", "--repeat", "1", stdout=out)
+    # The budget is the benchmark's business, not this test's: a generous one
+    # here checks the command, not this machine's speed.
+    call_command("bench_admin", "--repeat", "1", "--budget-ms", "600000", stdout=out)
     text = out.getvalue()
     for page in ("dashboard", "papers", "topics", "editions", "readers", "deliveries", "edition page",
                  "reader page", "readers, topic", "deliveries, search address",
                  "edition page, reader preview", "edition page, reader search",
                  "edition page, topic preview"):
         assert f"\n{page} " in text
-    assert "Every page under 1000 ms." in text
+    assert "Every page under 600000 ms." in text
     with pytest.raises(CommandError, match="over budget: admin index"):
         call_command("bench_admin", "--repeat", "1", "--budget-ms", "0.001", stdout=io.StringIO())
