@@ -28,6 +28,24 @@ BAD_PAYLOAD = (
 )
 
 
+# anymail answers some refusals with an empty body (Amazon SES: 401 asking for
+# basic auth); every refusal should say why in words.
+_REFUSALS = {
+    400: "Bad webhook request.",
+    401: "Webhook credentials required (basic auth).",
+    403: "Webhook credentials refused.",
+    405: "Webhooks accept POST only.",
+}
+
+
+def _explained(response: HttpResponse) -> HttpResponse:
+    if 400 <= response.status_code < 500 and not getattr(response, "streaming", False) \
+            and not response.content.strip():
+        response.content = (_REFUSALS.get(response.status_code, "Webhook request refused.") + "\n").encode()
+        response["Content-Type"] = "text/plain; charset=utf-8"
+    return response
+
+
 class WebhookGuardMiddleware:
     """For ``/anymail/`` only: refuses bodies over ``WEBHOOK_MAX_BODY_BYTES``
     with 413 before anything reads them; stores a post's events in one
@@ -57,7 +75,7 @@ class WebhookGuardMiddleware:
                 response = self.get_response(request)
                 if response.status_code >= 500:
                     transaction.set_rollback(True)
-            return response
+            return _explained(response)
         return self.get_response(request)
 
     def process_exception(self, request, exception):

@@ -224,3 +224,10 @@ def test_lone_surrogates_are_stored_safely(client):
     assert response.status_code == 200
     assert ProviderEvent.objects.get().mta_response == "bad ? text"
     assert reader_status(reader) == Status.BOUNCED
+
+
+def test_ses_without_credentials_is_refused_in_words(client):
+    # anymail's SES view answers 401 with an empty body; the guard explains it.
+    response = client.post("/anymail/amazon_ses/tracking/", data=b"", content_type="application/json")
+    assert response.status_code in (400, 401)
+    assert response.content.strip(), "a refusal must say why"
