@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Max, Prefetch, QuerySet
+from django.db.models import Count, Max, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
 from newsletter.models import Paper, PaperTopic, Topic
@@ -38,17 +38,26 @@ def edition_papers(*, day: date) -> QuerySet[Paper]:
     )
 
 
-def edition_fingerprint(*, day: date) -> str:
-    """Changes whenever a paper of the day is added or saved: the cache key
-    of rendered edition pages (a short TTL covers tag-only changes)."""
-    stats = Paper.objects.filter(featured_on=day).aggregate(n=Count("id"), last=Max("updated_at"))
-    last = stats["last"].timestamp() if stats["last"] else 0
-    return f"{stats['n']}-{last:.6f}"
-
-
 def topics_version() -> str:
     """Changes whenever a topic is added, edited or retired: the cache key
     of rendered topic pickers."""
     stats = Topic.objects.aggregate(n=Count("id"), last=Max("updated_at"))
     last = stats["last"].timestamp() if stats["last"] else 0
     return f"{stats['n']}-{last:.6f}"
+
+
+def front_page_state(*, on_or_before: date | None = None) -> tuple[date | None, str]:
+    """The newest day with visible papers and its fingerprint, in one query:
+    all the front page needs to know whether its cached copy is current."""
+    limit = on_or_before or timezone.localdate()
+    newest = (
+        Paper.objects.filter(hidden=False, featured_on__lte=limit)
+        .order_by("-featured_on")
+        .values("featured_on")[:1]
+    )
+    stats = Paper.objects.filter(featured_on=Subquery(newest)).aggregate(
+        day=Max("featured_on"), n=Count("id"), last=Max("updated_at")
+    )
+    if stats["day"] is None:
+        return None, ""
+    return stats["day"], f"{stats['n']}-{stats['last'].timestamp():.6f}"
