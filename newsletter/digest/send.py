@@ -305,17 +305,11 @@ def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome
         log.warning("email connection failed (%s); %s digests wait until %s", exc, len(ids), retry_at)
         return outcome
     try:
-        for position, item in enumerate(prepared):
-            stop = _send_one(item, connection, outcome)
-            if stop is not None:
-                # The provider asked us to slow down: leave the rest pending
-                # (not attempted, so no attempt is counted) until then.
-                rest = [p.delivery.pk for p in prepared[position + 1 :]]
-                Delivery.objects.filter(pk__in=rest, status=S.PENDING).update(
-                    next_attempt_at=stop, updated_at=timezone.now()
-                )
-                outcome.deferred.update(dict.fromkeys(rest, stop))
-                break
+        # Many messages in flight (a thread pool), claims and results batched:
+        # see sender_pool.
+        from newsletter.digest.sender_pool import prepared_send
+
+        prepared_send(prepared=prepared, outcome=outcome, connection=connection)
     finally:
         if opened:
             connection.close()
