@@ -3,6 +3,7 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 from config.env import exit_on_config_error
 
@@ -21,3 +22,18 @@ def _fail_fast_on_bad_settings(sender, **kwargs):
 
     with exit_on_config_error():
         settings.INSTALLED_APPS  # noqa: B018
+
+
+@task_prerun.connect
+def _count_queries(**kwargs):
+    # Benchmarks only (DB_QUERY_COUNT_KEY): queries per delivery, from the workers.
+    from newsletter.querycount import queries_count_attach
+
+    queries_count_attach()
+
+
+@task_postrun.connect
+def _flush_query_count(**kwargs):
+    from newsletter.querycount import queries_count_flush
+
+    queries_count_flush()
