@@ -64,14 +64,18 @@ class SendRateLimiter:
         self.key = key
         self._script = client.register_script(_RESERVE)
 
-    def acquire(self, *, count: int = 1) -> float:
-        """Block until ``count`` messages may go; returns the seconds waited.
-        Redis errors let the message through (logged)."""
+    def reserve(self, *, count: int = 1) -> float:
+        """Take ``count`` tokens now; returns the seconds to wait before using
+        them. Redis errors let the message through (logged)."""
         try:
-            wait = float(self._script(keys=[self.key], args=[self.rate, self.burst, count]))
+            return float(self._script(keys=[self.key], args=[self.rate, self.burst, count]))
         except Exception as exc:  # redis.RedisError, OSError: do not stall sending
             log.warning("email rate limit not applied (Redis: %s)", exc)
             return 0.0
+
+    def acquire(self, *, count: int = 1) -> float:
+        """Block until ``count`` messages may go; returns the seconds waited."""
+        wait = self.reserve(count=count)
         if wait > 0:
             time.sleep(wait)
         return wait
