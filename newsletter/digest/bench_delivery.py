@@ -19,15 +19,14 @@ concurrency. Used by ``manage.py bench_delivery``.
 
 from __future__ import annotations
 
-import copy
 import json
 import multiprocessing
 import os
+import pickle
 import random
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 import zoneinfo
@@ -37,7 +36,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.core.management import call_command
 from django.db import connection, connections
 from django.db.models import Count
@@ -45,6 +43,7 @@ from django.utils import timezone
 
 from newsletter.benchdata import _rows_insert
 from newsletter.digest.bench import readers_synthetic
+from newsletter.digest.bench_limit import limit_process
 from newsletter.digest.pool import pool_get, pools_forget
 from newsletter.digest.render import parts_get
 from newsletter.ingest.files import SAMPLE_PATH, file_items_read, papers_ingest_file
@@ -299,70 +298,24 @@ def message_sample():
                            delivery_id=0)
 
 
-def _limit_process(*, template, first: int, count: int, threads: int, api_url: str, rate: float,
-                   go, results) -> None:
-    from newsletter.ratelimit import SendRateLimiter
-
-    limiter = None
-    if rate:
-        import redis
-
-        limiter = SendRateLimiter(rate=rate, key=f"email-rate:bench-limit-{os.getppid()}",
-                                  client=redis.Redis.from_url(settings.REDIS_URL))
-    numbers = iter(range(first, first + count))
-    lock = threading.Lock()
-    sent = Counter()
-    errors: list[str] = []
-
-    def work() -> None:
-        conn = get_connection("anymail.backends.postmark.EmailBackend", server_token=TOKEN, api_url=api_url)
-        conn.open()
-        while True:
-            with lock:
-                n = next(numbers, None)
-            if n is None:
-                break
-            message = copy.copy(template)
-            message.to = [f"limit{n}@{DOMAIN}"]
-            message.metadata = {**template.metadata, "delivery_id": str(n)}
-            if limiter:
-                limiter.acquire()
-            try:
-                ok = conn.send_messages([message])
-            except Exception as exc:  # counted and reported: the run then fails loudly
-                with lock:
-                    errors.append(f"{exc.__class__.__name__}: {str(exc)[:300]}")
-                continue
-            with lock:
-                sent["ok"] += ok
-        conn.close()
-
-    go.wait()
-    pool = [threading.Thread(target=work) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    results.put((sent["ok"], errors[:3]))
-
-
 def limit_run(*, messages: int, workers: int, threads: int, api_url: str, rate: float) -> float:
     """Messages per second straight to anymail's backend, same processes and threads."""
     template = message_sample()
-    connections.close_all()  # the children must not share our database socket
-    ctx = multiprocessing.get_context("fork")
+    ctx = multiprocessing.get_context("spawn")
     go, results = ctx.Event(), ctx.Queue()
     share = [messages // workers + (1 if n < messages % workers else 0) for n in range(workers)]
     procs = [
-        ctx.Process(target=_limit_process, kwargs={
-            "template": template, "first": sum(share[:n]), "count": share[n], "threads": threads,
-            "api_url": api_url, "rate": rate, "go": go, "results": results,
+        ctx.Process(target=limit_process, kwargs={
+            "template": pickle.dumps(template), "first": sum(share[:n]), "count": share[n],
+            "threads": threads,
+            "api_url": api_url, "token": TOKEN, "domain": DOMAIN, "rate": rate, "go": go, "results": results,
         })
         for n in range(workers)
     ]
     for proc in procs:
         proc.start()
-    time.sleep(0.5)  # let them import and wait at the gate
+    for _ in procs:  # every process has started Django and waits at the gate
+        results.get(timeout=300)
     started = time.perf_counter()
     go.set()
     answers = [results.get(timeout=3600) for _ in procs]
