@@ -5,8 +5,10 @@ For each Delivery of a chunk: check the reader may still be mailed, select
 and freeze the papers (``paper_ids``: a retry re-sends the same digest,
 late upvotes do not reshuffle it), assemble, then claim the row with a
 conditional UPDATE (pending -> sending) just before handing the message to
-the provider over one reused connection. Whoever loses the claim sends
-nothing. What happens next:
+the provider. Whoever loses the claim sends nothing. (``sender_pool`` does the
+claiming in groups and keeps many messages in flight, one reused connection
+per sending thread; ``_send_one`` below is the one-message form of the same
+steps.) What happens next:
 
 * accepted            -> sent, with the provider's message id
 * transient failure   -> back to pending with ``next_attempt_at`` (exponential
