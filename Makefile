@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test setup setup-test lint migrate chaos clean lock bench
+.PHONY: run test setup setup-test lint migrate chaos clean lock bench bench-delivery
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -52,6 +52,10 @@ test: setup-test
 ## make bench: the digest assembly benchmark (100,000 synthetic readers; leaves the database as it was).
 bench: setup
 	$(RUN_ENV) $(PY) manage.py bench_digests --subscribers 100000
+
+## make bench-delivery: the delivery pipeline against the provider limit (needs DATABASE_URL=postgres://..., REDIS_URL).
+bench-delivery: setup-test
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py bench_delivery --subscribers $${SUBSCRIBERS:-10000} --latency-ms 0 100
 
 lint: setup-test
 	$(PY) -m ruff check .

@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger
+from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
 
 from config.env import exit_on_config_error
 
@@ -35,3 +35,18 @@ def _redact_worker_logs(logger, **kwargs):
     for handler in logger.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())
+
+
+@task_prerun.connect
+def _count_queries(**kwargs):
+    # Benchmarks only (DB_QUERY_COUNT_KEY): queries per delivery, from the workers.
+    from newsletter.querycount import queries_count_attach
+
+    queries_count_attach()
+
+
+@task_postrun.connect
+def _flush_query_count(**kwargs):
+    from newsletter.querycount import queries_count_flush
+
+    queries_count_flush()

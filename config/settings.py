@@ -267,6 +267,9 @@ DIGEST_TRENDING_PAPERS = env_int("DIGEST_TRENDING_PAPERS", 3, minimum=0)
 # Beat looks for readers whose local send hour has come this often.
 DIGEST_SCHEDULE_EVERY_SECONDS = env_int("DIGEST_SCHEDULE_EVERY_SECONDS", 300, minimum=10)
 DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 200, minimum=1)
+# Messages of a chunk in flight at once (threads per chunk task, each with its
+# own provider connection): a provider answering in 100 ms needs many.
+DIGEST_SEND_CONCURRENCY = env_int("DIGEST_SEND_CONCURRENCY", 16, minimum=1)
 # Transient provider failures (network, timeouts, 429, 5xx): attempts per
 # digest, and the exponential backoff between them (with jitter).
 DIGEST_MAX_ATTEMPTS = env_int("DIGEST_MAX_ATTEMPTS", 5, minimum=1)
@@ -290,7 +293,11 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
     "task": "newsletter.tasks.deliveries_sweep",
     "schedule": DIGEST_SCHEDULE_EVERY_SECONDS,
 }
+# Messages per second to the provider across ALL workers (a token bucket in
+# Redis; not enforced without Redis). 0: no limit.
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
+# Benchmarks only: count database queries in worker processes into this Redis key.
+DB_QUERY_COUNT_KEY = env_str("DB_QUERY_COUNT_KEY")
 
 # Internationalization
 LANGUAGE_CODE = "en-us"

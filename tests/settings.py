@@ -18,6 +18,9 @@ os.environ.setdefault("ANYMAIL_WEBHOOK_SECRET", "hooks:test-webhook-password-012
 # local fake server, they answer "connection refused" at once.
 os.environ.setdefault("HF_API_URL", "http://127.0.0.1:9")
 os.environ.setdefault("ARXIV_API_URL", "http://127.0.0.1:9")
+# One message in flight per chunk unless a test asks for more (the sender
+# pool's own tests do): send order and connection counts stay exact.
+os.environ.setdefault("DIGEST_SEND_CONCURRENCY", "1")
 # Tests keep their own broker folder, outbox and SQLite files apart from a
 # running `make run`.
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))

@@ -5,8 +5,10 @@ For each Delivery of a chunk: check the reader may still be mailed, select
 and freeze the papers (``paper_ids``: a retry re-sends the same digest,
 late upvotes do not reshuffle it), assemble, then claim the row with a
 conditional UPDATE (pending -> sending) just before handing the message to
-the provider over one reused connection. Whoever loses the claim sends
-nothing. What happens next:
+the provider. Whoever loses the claim sends nothing. (``sender_pool`` does the
+claiming in groups and keeps many messages in flight, one reused connection
+per sending thread; ``_send_one`` below is the one-message form of the same
+steps.) What happens next:
 
 * accepted            -> sent, with the provider's message id
 * transient failure   -> back to pending with ``next_attempt_at`` (exponential
@@ -43,6 +45,7 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -214,6 +217,7 @@ def _prepare(rows: list[Delivery], outcome: ChunkOutcome, now: datetime) -> list
     )
     pools: dict[tuple, EditionPool] = {}
     prepared: list[_Prepared] = []
+    to_freeze: dict[int, tuple[list[str], int]] = {}
     for delivery in ready:
         subscriber = delivery.subscriber
         weekly = subscriber.frequency == Subscriber.Frequency.WEEKLY
@@ -242,13 +246,9 @@ def _prepare(rows: list[Delivery], outcome: ChunkOutcome, now: datetime) -> list
                     since=history.last_sent_on if weekly else None,
                 )
                 if not selection.empty:
+                    # Frozen on the row for the whole chunk at once, below.
                     ids = [pool.papers[p.index].arxiv_id for p in selection.picks]
-                    frozen = Delivery.objects.filter(pk=delivery.pk, status=S.PENDING).update(
-                        paper_ids=ids, for_you_count=len(selection.for_you), updated_at=now
-                    )
-                    if not frozen:
-                        outcome.busy.append(delivery.pk)
-                        continue
+                    to_freeze[delivery.pk] = (ids, len(selection.for_you))
             if selection.empty:
                 if _finish(delivery, S.SKIPPED, reason=NOTHING_NEW):
                     outcome.skipped.append(delivery.pk)
@@ -264,7 +264,11 @@ def _prepare(rows: list[Delivery], outcome: ChunkOutcome, now: datetime) -> list
                 outcome.failed.append(delivery.pk)
             continue
         prepared.append(_Prepared(delivery, message))
-    return prepared
+    from newsletter.digest.sender_pool import selections_freeze
+
+    frozen = selections_freeze(selections=to_freeze, now=now)
+    outcome.busy += [pk for pk in to_freeze if pk not in frozen]  # another task has it now
+    return [p for p in prepared if p.delivery.pk not in to_freeze or p.delivery.pk in frozen]
 
 
 def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome:
@@ -289,7 +293,11 @@ def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome
             outcome.deferred[delivery.pk] = delivery.next_attempt_at
         else:
             due.append(delivery)
-    prepared = _prepare(due, outcome, now)
+    # One transaction for the chunk's frozen selections and skips: one commit
+    # (a disk flush) per chunk instead of one per reader. Nothing is sent yet,
+    # so a crash here leaves every row pending, as before.
+    with transaction.atomic():
+        prepared = _prepare(due, outcome, now)
     if not prepared:
         return outcome
     connection = connection or get_connection(timeout=settings.EMAIL_TIMEOUT)
@@ -305,17 +313,11 @@ def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome
         log.warning("email connection failed (%s); %s digests wait until %s", exc, len(ids), retry_at)
         return outcome
     try:
-        for position, item in enumerate(prepared):
-            stop = _send_one(item, connection, outcome)
-            if stop is not None:
-                # The provider asked us to slow down: leave the rest pending
-                # (not attempted, so no attempt is counted) until then.
-                rest = [p.delivery.pk for p in prepared[position + 1 :]]
-                Delivery.objects.filter(pk__in=rest, status=S.PENDING).update(
-                    next_attempt_at=stop, updated_at=timezone.now()
-                )
-                outcome.deferred.update(dict.fromkeys(rest, stop))
-                break
+        # Many messages in flight (a thread pool), claims and results batched:
+        # see sender_pool.
+        from newsletter.digest.sender_pool import prepared_send
+
+        prepared_send(prepared=prepared, outcome=outcome, connection=connection)
     finally:
         if opened:
             connection.close()

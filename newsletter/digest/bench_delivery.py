@@ -1,0 +1,425 @@
+"""The delivery benchmark: the whole sending pipeline against what the machine
+and the provider allow, on the same machine, same provider stub, same
+concurrency. Used by ``manage.py bench_delivery``.
+
+* A dedicated PostgreSQL database (``<name>_bench_delivery``), created,
+  migrated and dropped again: the working database is never touched.
+* N readers (COPY), topic choices skewed like real interest, in a few time
+  zones, all due now; one edition from the bundled sample papers.
+* The fake Postmark API in its own process, with the given latency; it
+  records who got what and when.
+* **limit**: pre-built messages of the real size straight to anymail's
+  Postmark backend, from ``workers`` processes with ``concurrency`` threads
+  each, each thread with its own connection.
+* **pipeline**: ``workers`` real Celery worker processes on Redis (solo pool:
+  one process each, ``concurrency`` send threads per chunk task); timed from
+  beat's scheduling task being enqueued until every Delivery is final. The
+  reader's "send hour" is that moment (as if beat fired on the hour).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import pickle
+import random
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+import zoneinfo
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, connections
+from django.db.models import Count
+from django.utils import timezone
+
+from newsletter.benchdata import _rows_insert
+from newsletter.digest.bench import readers_synthetic
+from newsletter.digest.bench_limit import limit_process
+from newsletter.digest.pool import pool_get, pools_forget
+from newsletter.digest.render import parts_get
+from newsletter.ingest.files import SAMPLE_PATH, file_items_read, papers_ingest_file
+from newsletter.models import Delivery, Paper, Topic
+from subscribers.models import Subscriber
+
+ROOT = Path(__file__).resolve().parents[2]
+DOMAIN = "bench-delivery.example.org"
+TOKEN = "bench-delivery-token"  # noqa: S105 - the fake provider's, on 127.0.0.1
+ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles")
+FINAL = (Delivery.Status.SENT, Delivery.Status.FAILED, Delivery.Status.SKIPPED)
+
+
+@dataclass
+class RunResult:
+    subscribers: int
+    latency_ms: float
+    workers: int
+    concurrency: int  # send threads per worker process
+    rate_limit: float
+    limit_messages: int
+    limit_per_s: float
+    pipeline_per_s: float
+    pipeline_seconds: float
+    ratio: float
+    p50_s: float
+    p95_s: float
+    worker_peak_rss_mb: float  # the largest peak of any one worker process
+    worker_peak_rss_sum_mb: float  # the peaks of all worker processes, added
+    queries_per_delivery: float
+    sent: int
+    skipped: int
+    failed: int
+    duplicates: int
+    losses: int
+    load_average: float
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in asdict(self).items()}
+
+    def line(self) -> str:
+        limit = f"rate limit {self.rate_limit:g}/s · " if self.rate_limit else ""
+        return (
+            f"bench_delivery: {self.subscribers:,} readers · latency {self.latency_ms:g} ms · {limit}"
+            f"{self.workers} workers x {self.concurrency} threads · "
+            f"limit {self.limit_per_s:,.0f} msg/s ({self.limit_messages:,} msgs) · "
+            f"pipeline {self.pipeline_per_s:,.0f} msg/s ({self.pipeline_seconds:.1f} s) · "
+            f"ratio {self.ratio:.0%} · "
+            f"send hour -> accepted p50 {self.p50_s:.1f} s, p95 {self.p95_s:.1f} s · "
+            f"worker peak RSS {self.worker_peak_rss_mb:.0f} MB max per process "
+            f"({self.worker_peak_rss_sum_mb:.0f} MB all) · "
+            f"{self.queries_per_delivery:.2f} queries/delivery · "
+            f"sent {self.sent:,}, skipped {self.skipped:,}, failed {self.failed:,} · "
+            f"duplicates {self.duplicates} · losses {self.losses} · load {self.load_average:.1f}"
+        )
+
+
+# --- the dedicated database -----------------------------------------------------------
+
+
+def _admin_execute(sql: str) -> None:
+    import psycopg
+
+    db = connection.settings_dict
+    with psycopg.connect(
+        dbname="postgres", user=db["USER"], password=db["PASSWORD"] or None,
+        host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, autocommit=True,
+    ) as admin:
+        admin.execute(sql)
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@contextmanager
+def bench_database():
+    """Switch this process to a fresh, migrated database; drop it afterwards."""
+    if connection.vendor != "postgresql":
+        raise RuntimeError("bench_delivery needs PostgreSQL (DATABASE_URL=postgres://...)")
+    if not settings.REDIS_URL:
+        raise RuntimeError("bench_delivery needs Redis (REDIS_URL=redis://...) for the Celery workers")
+    original = connection.settings_dict["NAME"]
+    name = f"{original}_bench_delivery"
+    connections.close_all()
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin_execute(f'CREATE DATABASE "{name}"')
+    connection.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connections.close_all()
+        connection.settings_dict["NAME"] = original
+        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def edition_seed() -> None:
+    """The sample papers as today's edition."""
+    today = timezone.localdate()
+    papers_ingest_file(path=SAMPLE_PATH, featured_on=today)
+    ids = [str((item.get("paper") or item).get("id", "")) for item in file_items_read(SAMPLE_PATH)]
+    Paper.objects.filter(arxiv_id__in=ids).update(featured_on=today, hidden=False)
+
+
+def readers_seed(*, count: int, seed: int = 7) -> None:
+    """``count`` active daily readers, all due now (their send hour has come
+    in their zone), topics and keywords drawn like the digest benchmark's."""
+    rng = random.Random(seed)
+    now = timezone.now()
+    hours = {zone: now.astimezone(zoneinfo.ZoneInfo(zone)).hour for zone in ZONES}
+    topic_ids = dict(Topic.objects.filter(active=True).values_list("slug", "pk"))
+    paper_ids = list(Paper.objects.values_list("arxiv_id", flat=True)[:10])
+    readers = list(readers_synthetic(count=count, topic_ids=topic_ids, paper_ids=paper_ids, seed=seed))
+
+    def rows():
+        for reader, _ in readers:
+            zone = rng.choice(ZONES)
+            yield {
+                "email": f"reader{reader.pk}@{DOMAIN}", "status": "active",
+                "keywords": ", ".join(reader.keywords),
+                "frequency": "daily", "timezone": zone, "send_hour": rng.randint(0, hours[zone]),
+                "confirmed_at": now, "created_at": now, "updated_at": now,
+            }
+
+    _rows_insert(Subscriber, rows())
+    pks = dict(Subscriber.objects.values_list("email", "pk"))
+    _rows_insert(Subscriber.topics.through, (
+        {"subscriber_id": pks[f"reader{reader.pk}@{DOMAIN}"], "topic_id": topic_id}
+        for reader, _ in readers for topic_id in reader.topic_ids
+    ))
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+# --- processes: the fake provider and the workers -------------------------------------------------
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
+        return json.load(response)
+
+
+def _post(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=30)  # noqa: S310
+
+
+@contextmanager
+def fake_provider(*, latency_ms: float):
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_provider", "--port", str(port), "--latency-ms", str(latency_ms),
+         "--token", TOKEN, "--no-bodies"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        _wait(lambda: _try(lambda: _get_json(url + "_fake/stats")), 30, "the fake provider to listen")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def _try(fn):
+    try:
+        return fn() or True
+    except OSError:
+        return False
+
+
+def _wait(predicate, timeout: float, what: str, every: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(every)
+    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+@contextmanager
+def celery_workers(*, count: int, env: dict, log_dir: Path):
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        app.control.purge(connection=conn)
+    procs = []
+    for n in range(count):
+        log = (log_dir / f"bench-worker{n}.log").open("wb")
+        procs.append(subprocess.Popen(
+            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool=solo",
+             "--loglevel=WARNING", "-n", f"bench{n}-{os.getpid()}@%h"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        ))
+    try:
+        names = {f"bench{n}-{os.getpid()}" for n in range(count)}
+
+        def ready() -> bool:
+            replies = app.control.ping(timeout=1.0)
+            return names <= {host.split("@")[0] for reply in replies for host in reply}
+
+        _wait(ready, 120, f"{count} Celery workers to start", every=0.5)
+        yield procs
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# --- the limit run ------------------------------------------------------------------------------
+
+
+def message_sample():
+    """A real digest for a seeded reader, as the pipeline would build it."""
+    from newsletter.digest.assemble import digest_assemble
+    from newsletter.digest.selection import Reader, digest_select, keywords_parse
+
+    today = timezone.localdate()
+    pool = pool_get(first=today, last=today)
+    subscriber = Subscriber.objects.filter(email__endswith=DOMAIN).exclude(topics=None).order_by("pk").first()
+    reader = Reader(
+        pk=subscriber.pk, email=subscriber.email, keywords=keywords_parse(subscriber.keywords),
+        topic_ids=frozenset(subscriber.topics.values_list("pk", flat=True)),
+    )
+    selection = digest_select(pool=pool, reader=reader)
+    return digest_assemble(pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection,
+                           delivery_id=0)
+
+
+def limit_run(*, messages: int, workers: int, threads: int, api_url: str, rate: float) -> float:
+    """Messages per second straight to anymail's backend, same processes and threads."""
+    template = message_sample()
+    ctx = multiprocessing.get_context("spawn")
+    go, results = ctx.Event(), ctx.Queue()
+    share = [messages // workers + (1 if n < messages % workers else 0) for n in range(workers)]
+    procs = [
+        ctx.Process(target=limit_process, kwargs={
+            "template": pickle.dumps(template), "first": sum(share[:n]), "count": share[n],
+            "threads": threads,
+            "api_url": api_url, "token": TOKEN, "domain": DOMAIN, "rate": rate, "go": go, "results": results,
+        })
+        for n in range(workers)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:  # every process has started Django and waits at the gate
+        results.get(timeout=300)
+    started = time.perf_counter()
+    go.set()
+    answers = [results.get(timeout=3600) for _ in procs]
+    elapsed = time.perf_counter() - started
+    sent = sum(ok for ok, _ in answers)
+    for proc in procs:
+        proc.join()
+    if sent != messages:
+        errors = [e for _, some in answers for e in some]
+        raise RuntimeError(f"limit run: {sent} of {messages} messages accepted; {errors}")
+    return messages / elapsed
+
+
+# --- the pipeline run -----------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, rate: float,
+                 log_dir: Path, timeout: float) -> dict:
+    """Beat's step -> Deliveries -> Celery workers -> provider; figures of the run."""
+    import redis
+
+    from newsletter.tasks import digests_schedule
+
+    Delivery.objects.all().delete()
+    pools_forget()
+    counter_key = f"bench-delivery:queries:{os.getpid()}"
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(counter_key)
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(), "REDIS_URL": settings.REDIS_URL,
+        "EMAIL_PROVIDER": "postmark", "POSTMARK_SERVER_TOKEN": TOKEN, "POSTMARK_API_URL": api_url,
+        "DIGEST_SEND_CONCURRENCY": str(threads), "EMAIL_RATE_LIMIT": str(rate or 0),
+        "DB_QUERY_COUNT_KEY": counter_key, "PYTHONUNBUFFERED": "1",
+    }
+    env.setdefault("ANYMAIL_WEBHOOK_SECRET", "bench:bench-delivery-webhook-secret-0123456789")
+    if rate:
+        client.delete("email-rate:postmark")
+    with celery_workers(count=workers, env=env, log_dir=log_dir) as procs:
+        started_wall, started = time.time(), time.perf_counter()
+        digests_schedule.delay()
+
+        def finished() -> bool:
+            counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list(
+                "status", "n"))
+            done = sum(counts.get(s, 0) for s in FINAL)
+            return done >= subscribers and done == sum(counts.values())
+
+        _wait(finished, timeout, "every Delivery to end sent, failed or skipped", every=0.25)
+        elapsed = time.perf_counter() - started
+        rss = [_peak_rss_mb(p.pid) for p in procs]
+    queries = int(client.get(counter_key) or 0)
+    client.delete(counter_key)
+    accepted = _get_json(api_url + "_fake/accepted")
+    per_recipient = Counter(to for to, _, _ in accepted)
+    statuses = Counter(Delivery.objects.values_list("status", flat=True))
+    sent_emails = set(Delivery.objects.filter(status="sent").values_list("subscriber__email", flat=True))
+    final = sum(statuses[s] for s in FINAL)
+    return {
+        "elapsed": elapsed,
+        "p50": _percentile([at - started_wall for _, at, _ in accepted], 0.50),
+        "p95": _percentile([at - started_wall for _, at, _ in accepted], 0.95),
+        "rss_max": max(rss), "rss_sum": sum(rss),
+        "queries_per_delivery": queries / max(1, final),
+        "sent": statuses["sent"], "skipped": statuses["skipped"], "failed": statuses["failed"],
+        "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
+        # Marked sent but never reached the provider, or never finished.
+        "losses": len(sent_emails - set(per_recipient)) + max(0, subscribers - final),
+    }
+
+
+def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, threads: int, rate: float,
+                   limit_messages: int, log_dir: Path, timeout: float, progress=print) -> list[RunResult]:
+    results = []
+    with bench_database():
+        progress(f"seeding {subscribers:,} readers and the sample edition ...")
+        edition_seed()
+        readers_seed(count=subscribers)
+        for latency in latencies:
+            load = os.getloadavg()[0]
+            with fake_provider(latency_ms=latency) as api_url:
+                progress(f"latency {latency:g} ms: limit run ({limit_messages:,} messages) ...")
+                limit = limit_run(messages=limit_messages, workers=workers, threads=threads, api_url=api_url,
+                                  rate=rate)
+                _post(api_url + "_fake/reset")
+                progress(f"latency {latency:g} ms: pipeline run ({subscribers:,} readers) ...")
+                run = pipeline_run(subscribers=subscribers, workers=workers, threads=threads, api_url=api_url,
+                                   rate=rate, log_dir=log_dir, timeout=timeout)
+            pipeline = run["sent"] / run["elapsed"] if run["elapsed"] else 0.0
+            results.append(RunResult(
+                subscribers=subscribers, latency_ms=latency, workers=workers, concurrency=threads,
+                rate_limit=rate, limit_messages=limit_messages, limit_per_s=limit, pipeline_per_s=pipeline,
+                pipeline_seconds=run["elapsed"], ratio=pipeline / limit if limit else 0.0,
+                p50_s=run["p50"], p95_s=run["p95"], worker_peak_rss_mb=run["rss_max"],
+                worker_peak_rss_sum_mb=run["rss_sum"], queries_per_delivery=run["queries_per_delivery"],
+                sent=run["sent"], skipped=run["skipped"], failed=run["failed"],
+                duplicates=run["duplicates"], losses=run["losses"], load_average=load,
+            ))
+    return results
+

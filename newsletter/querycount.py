@@ -1,0 +1,43 @@
+"""Database queries made by worker processes, counted for benchmarks.
+
+Enabled only when ``DB_QUERY_COUNT_KEY`` is set: every query of a worker
+process is counted by a Django execute wrapper, and after each task the
+count is added to that Redis key (INCRBY), so a benchmark reads the total of
+all workers. Costs nothing when the setting is empty.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from django.conf import settings
+from django.db import connection
+
+_lock = threading.Lock()
+_count = 0
+
+
+def _counter(execute, sql, params, many, context):
+    global _count
+    with _lock:
+        _count += 1
+    return execute(sql, params, many, context)
+
+
+def queries_count_attach() -> None:
+    """Count this thread's queries (idempotent); call before a task runs."""
+    if settings.DB_QUERY_COUNT_KEY and _counter not in connection.execute_wrappers:
+        connection.execute_wrappers.append(_counter)
+
+
+def queries_count_flush() -> None:
+    """Add the queries counted since the last flush to the Redis key."""
+    global _count
+    if not settings.DB_QUERY_COUNT_KEY or not settings.REDIS_URL:
+        return
+    with _lock:
+        count, _count = _count, 0
+    if count:
+        import redis
+
+        redis.Redis.from_url(settings.REDIS_URL).incrby(settings.DB_QUERY_COUNT_KEY, count)

@@ -1,0 +1,81 @@
+"""A chunk's digests sent many at a time (sender_pool): each reader once,
+claims and results batched, a 429 hands untried messages back uncounted."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from newsletter.digest.pool import pools_forget
+from newsletter.digest.schedule import deliveries_plan
+from newsletter.digest.send import deliveries_send
+from newsletter.models import Delivery
+from tests.digest_support import edition_small, reader_make, topics_default, use_fake_postmark
+from tests.fake_provider import FakePostmark
+
+pytestmark = pytest.mark.django_db(transaction=True)
+T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
+S = Delivery.Status
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pools():
+    topics_default()
+    pools_forget()
+    yield
+    pools_forget()
+
+
+def test_many_in_flight_each_reader_once_with_few_queries(settings):
+    settings.DIGEST_SEND_CONCURRENCY = 8
+    edition_small()
+    emails = [f"r{i}@example.org" for i in range(40)]
+    for email in emails:
+        reader_make(email, topics=("quantization-compression",))
+    ids = deliveries_plan(now=T0).delivery_ids
+    # 50 ms per answer: one at a time this chunk would take 2 s.
+    with FakePostmark(latency_ms=50) as fake:
+        use_fake_postmark(settings, fake)
+        with CaptureQueriesContext(connection) as queries:
+            outcome = deliveries_send(delivery_ids=ids)
+        assert sorted(m.to for m in fake.accepted()) == sorted(emails)
+        # One connection per sending thread, each reused for several messages.
+        assert 2 <= fake.stats.connections <= 8
+        stamps = sorted(m.received_at for m in fake.accepted())
+    assert stamps[-1] - stamps[0] < 40 * 0.05 / 2, "messages went out concurrently"
+    assert sorted(outcome.sent) == sorted(ids)
+    rows = {d.subscriber.email: d for d in Delivery.objects.select_related("subscriber")}
+    by_to = {m.to: m for m in fake.accepted()}
+    for email in emails:
+        assert rows[email].status == S.SENT and rows[email].attempts == 1
+        assert rows[email].provider_message_id == by_to[email].message_id
+    # Per delivery: the frozen selection; per group of messages: one claim and
+    # one result update; per chunk: a handful of reads (and, this first time,
+    # building the edition's pool).
+    assert len(queries) <= len(ids) + 20
+
+
+def test_a_429_hands_back_what_was_not_tried_without_counting_an_attempt(settings):
+    settings.DIGEST_SEND_CONCURRENCY = 2
+    edition_small()
+    emails = [f"r{i:02d}@example.org" for i in range(30)]
+    for email in emails:
+        reader_make(email, topics=("quantization-compression",))
+    ids = deliveries_plan(now=T0).delivery_ids
+    with FakePostmark(latency_ms=5) as fake:
+        use_fake_postmark(settings, fake)
+        fake.fault("r03@example.org", "429", retry_after=300)
+        outcome = deliveries_send(delivery_ids=ids)
+        accepted = {m.to for m in fake.accepted()}
+    rows = {d.subscriber.email: d for d in Delivery.objects.select_related("subscriber")}
+    assert rows["r03@example.org"].status == S.PENDING and rows["r03@example.org"].attempts == 1
+    untried = [e for e in emails if e not in accepted and e != "r03@example.org"]
+    assert untried, "the pool stopped before the end of the chunk"
+    for email in untried:
+        assert rows[email].status == S.PENDING and rows[email].attempts == 0
+        assert rows[email].next_attempt_at is not None
+    for email in accepted:
+        assert rows[email].status == S.SENT and rows[email].attempts == 1
+    assert set(outcome.deferred) == {rows[e].pk for e in [*untried, "r03@example.org"]}
+    assert not Delivery.objects.filter(status=S.SENDING).exists()
