@@ -19,11 +19,15 @@ A worker killed between claim and answer leaves the row ``sending``; the
 sweep ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
 (it may have gone out, so it is never sent again).
 
-A read timeout, or a connection reset after the request was written, is
-ambiguous: the provider may have accepted the message and failed to answer.
-Such failures are retried as transient (the provider API has no idempotency
-key); it is the one case where a reader could get a digest twice, and only
-if the provider both accepted it and never said so.
+A read timeout, or a connection dropped after the request was written, is
+ambiguous: the provider may have accepted the message and failed to answer
+(the fault tests show it: a retry then sends a second digest). The provider
+API has no idempotency key, and its message search is not immediately
+consistent, so nothing can tell a retry it is safe: such a digest ends
+``failed`` / "ambiguous: ..." (it may have gone out), like an interrupted
+one. Only failures where the request certainly never left (connection
+refused, connect timeout) and answers the provider did give (429, 5xx) are
+retried.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import requests
 from anymail.exceptions import (
     AnymailAPIError,
     AnymailError,
@@ -45,6 +50,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db.models import F, Q
 from django.utils import timezone
+from urllib3.exceptions import ClosedPoolError, MaxRetryError, NewConnectionError
 
 from newsletter.digest.assemble import digest_assemble
 from newsletter.digest.history import REFUSED_PREFIX, readers_history
@@ -59,6 +65,7 @@ from subscribers.suppression import suppressed_among, suppression_add
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
+AMBIGUOUS = "ambiguous"
 SWEEP_LIMIT = 100_000
 NOTHING_NEW = "nothing new for this reader in this edition"
 S = Delivery.Status
@@ -123,6 +130,17 @@ def _retry_after(exc: AnymailError) -> float | None:
         return None
 
 
+def _never_sent(cause: BaseException) -> bool:
+    """True when requests failed before the request could reach the
+    provider: no connection was made, so a retry cannot duplicate."""
+    if isinstance(cause, requests.ConnectTimeout):
+        return True
+    inner = cause.args[0] if isinstance(cause, requests.ConnectionError) and cause.args else None
+    if isinstance(inner, ClosedPoolError):
+        return True
+    return isinstance(inner, MaxRetryError) and isinstance(inner.reason, NewConnectionError)
+
+
 def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
     """What a send exception means for the Delivery."""
     if isinstance(exc, AnymailRecipientsRefused):
@@ -136,7 +154,11 @@ def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
         code = exc.status_code
         if code is None:  # network error or timeout: the request never got an answer
             cause = exc.__cause__ or exc
-            return Verdict("transient", f"network: {cause.__class__.__name__}")
+            if _never_sent(cause):
+                return Verdict("transient", f"network: {cause.__class__.__name__}")
+            # No email twice beats a digest lost: see the module docstring.
+            return Verdict("failed", f"{AMBIGUOUS}: {cause.__class__.__name__} after the request was sent "
+                                     "(may have been delivered; not retried)")
         if code == 429:
             return Verdict(
                 "transient", f"rate limited: {_provider_message(exc)}",
