@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -48,6 +49,8 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import InterfaceError, OperationalError
+from django.db import connection as db_connection
 from django.db.models import F, Q
 from django.utils import timezone
 from urllib3.exceptions import ClosedPoolError, MaxRetryError, NewConnectionError
@@ -66,6 +69,7 @@ log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
 AMBIGUOUS = "ambiguous"
+RECORD_SENT_ATTEMPTS = 6  # about 17 s of waiting in all
 SWEEP_LIMIT = 100_000
 NOTHING_NEW = "nothing new for this reader in this edition"
 S = Delivery.Status
@@ -371,13 +375,29 @@ def _send_one(item: _Prepared, connection, outcome: ChunkOutcome) -> datetime | 
     message_id = str(getattr(status, "message_id", "") or "")
     # A very slow answer may have let the sweep end the row as interrupted
     # meanwhile; the provider did accept it, so it is recorded as sent.
-    mine = Q(status=S.SENDING) | Q(status=S.FAILED, reason=INTERRUPTED)
-    Delivery.objects.filter(mine, pk=delivery.pk).update(
-        status=S.SENT, provider_message_id=message_id[:200], sent_at=timezone.now(),
-        reason="", error="", next_attempt_at=None, updated_at=timezone.now(),
-    )
+    _record_sent(delivery.pk, message_id)
     outcome.sent.append(delivery.pk)
     return None
+
+
+def _record_sent(pk: int, message_id: str) -> None:
+    """Record an accepted digest as sent, riding out a database restart of a
+    few seconds: were it lost, the sweep would end a delivered digest as
+    interrupted (the Postgres-restart fault test showed it)."""
+    mine = Q(status=S.SENDING) | Q(status=S.FAILED, reason=INTERRUPTED)
+    for attempt in range(RECORD_SENT_ATTEMPTS):
+        try:
+            Delivery.objects.filter(mine, pk=pk).update(
+                status=S.SENT, provider_message_id=message_id[:200], sent_at=timezone.now(),
+                reason="", error="", next_attempt_at=None, updated_at=timezone.now(),
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if attempt == RECORD_SENT_ATTEMPTS - 1 or not db_connection.get_autocommit():
+                raise
+            log.warning("delivery %s was sent; the database is away, recording it again", pk)
+            db_connection.close()  # the next query opens a fresh connection
+            time.sleep(min(0.5 * 2**attempt, 5.0))
 
 
 def _record_failure(delivery, verdict: Verdict, exc: Exception, attempts: int, outcome) -> datetime | None:

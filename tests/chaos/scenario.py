@@ -74,11 +74,12 @@ class Chaos:
             "POSTMARK_API_URL": f"http://127.0.0.1:{self.provider_port}/",
             # Recovery settings for the test: a broker that gives unacked
             # tasks back soon, a beat that plans and sweeps every 10 s, a sweep
-            # that ends silent sends after 15 s and re-enqueues lost ones after 20 s.
+            # that ends silent sends after 15 s and re-enqueues lost ones after
+            # 20 s (longer for a big run, whose queue is minutes deep).
             "CELERY_VISIBILITY_TIMEOUT": "30",
             "DIGEST_SCHEDULE_EVERY_SECONDS": "10",
             "DIGEST_SENDING_TIMEOUT_SECONDS": "15",
-            "DIGEST_PENDING_REQUEUE_SECONDS": "20",
+            "DIGEST_PENDING_REQUEUE_SECONDS": os.environ.get("CHAOS_REQUEUE_SECONDS", "20"),
             "DIGEST_CHUNK_SIZE": "50",
             "DIGEST_RETRY_BASE_SECONDS": "1",
             "DIGEST_RETRY_MAX_SECONDS": "4",
