@@ -393,7 +393,8 @@ def _record_sent(pk: int, message_id: str) -> None:
             )
             return
         except (OperationalError, InterfaceError):
-            if attempt == RECORD_SENT_ATTEMPTS - 1 or not db_connection.get_autocommit():
+            # Inside a transaction a fresh connection would lose it: give up.
+            if attempt == RECORD_SENT_ATTEMPTS - 1 or db_connection.in_atomic_block:
                 raise
             log.warning("delivery %s was sent; the database is away, recording it again", pk)
             db_connection.close()  # the next query opens a fresh connection
