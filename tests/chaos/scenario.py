@@ -58,8 +58,18 @@ class Chaos:
         self.services: dict[str, Service] = {}
         self.started = time.monotonic()
         self.in_flight_bound = 0
-        self.pg = PrivatePostgres().start()
-        self.redis = PrivateRedis().start()
+        self.pg = PrivatePostgres()
+        self.redis = PrivateRedis()
+        try:
+            self._setup(fault_rate)
+        except BaseException:
+            self.close()  # nothing private may outlive a failed start
+            raise
+
+    def _setup(self, fault_rate: float) -> None:
+        workdir, readers, seed = self.dir, self.readers, self.seed
+        self.pg.start()
+        self.redis.start()
         self.provider_log = workdir / "accepted.jsonl"
         self.provider_port = free_port()
         self.env = {
