@@ -57,6 +57,16 @@ bench: setup
 bench-delivery: setup-test
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py bench_delivery --subscribers $${SUBSCRIBERS:-10000} --latency-ms 0 100
 
+## make chaos: the fault tests at full size (20,000 readers a fault, Redis down 30 s), each with its
+## own PostgreSQL cluster and Redis on free ports; the figures go to var/chaos/ and are printed.
+CHAOS_READERS ?= 20000
+chaos: setup-test
+	@rm -rf var/chaos
+	CHAOS_READERS=$(CHAOS_READERS) CHAOS_REDIS_OUTAGE_SECONDS=$${CHAOS_REDIS_OUTAGE_SECONDS:-30} \
+	CHAOS_REQUEUE_SECONDS=$${CHAOS_REQUEUE_SECONDS:-60} CHAOS_REPORT_DIR=var/chaos \
+	$(PY) -m pytest -p no:cacheprovider -v -m chaos tests/test_chaos.py $(PYTEST_ARGS); \
+	status=$$?; $(PY) -m tests.chaos.report var/chaos; exit $$status
+
 lint: setup-test
 	$(PY) -m ruff check .
 

@@ -277,9 +277,11 @@ DIGEST_RETRY_BASE_SECONDS = env_float("DIGEST_RETRY_BASE_SECONDS", 30.0, minimum
 DIGEST_RETRY_MAX_SECONDS = env_float("DIGEST_RETRY_MAX_SECONDS", 1800.0, minimum=0.0)
 # A digest claimed for sending longer ago than this was interrupted (its
 # worker died): it ends failed, never re-sent.
-DIGEST_SENDING_TIMEOUT_SECONDS = env_int("DIGEST_SENDING_TIMEOUT_SECONDS", 900, minimum=60)
+# Keep it well above EMAIL_TIMEOUT. (The minimum is low so fault tests can
+# watch the sweep at work; production keeps the default.)
+DIGEST_SENDING_TIMEOUT_SECONDS = env_int("DIGEST_SENDING_TIMEOUT_SECONDS", 900, minimum=10)
 # A pending digest untouched this long lost its task: it is enqueued again.
-DIGEST_PENDING_REQUEUE_SECONDS = env_int("DIGEST_PENDING_REQUEUE_SECONDS", 1800, minimum=60)
+DIGEST_PENDING_REQUEUE_SECONDS = env_int("DIGEST_PENDING_REQUEUE_SECONDS", 1800, minimum=10)
 # How far back "already received" looks (papers trend for days, not months).
 DIGEST_REPEAT_WINDOW_DAYS = env_int("DIGEST_REPEAT_WINDOW_DAYS", 60, minimum=1)
 

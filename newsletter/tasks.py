@@ -8,7 +8,7 @@ from datetime import UTC, timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from newsletter.models import WorkerPing
@@ -96,12 +96,18 @@ def deliveries_sweep() -> None:
     deliveries_enqueue(sweep().requeued)
 
 
-@shared_task(bind=True, ignore_result=True, max_retries=None)
+# The database went away mid-chunk (a restart, a failover): try the chunk
+# again soon rather than leave its pending digests to the sweep.
+@shared_task(
+    bind=True, ignore_result=True, max_retries=None,
+    autoretry_for=(OperationalError, InterfaceError), retry_backoff=2, retry_backoff_max=60,
+)
 def digests_send_chunk(self, delivery_ids: list[int]) -> None:
     """Send a chunk of digests. Idempotent (rows are claimed before sending),
     so a redelivered or duplicated task sends nothing twice. Digests that hit
     a transient failure come back in a retry of this task with only their
-    ids; how often is bounded per digest in the database (DIGEST_MAX_ATTEMPTS)."""
+    ids; how often is bounded per digest in the database (DIGEST_MAX_ATTEMPTS).
+    A database error retries the whole chunk (the claim makes that safe)."""
     from newsletter.digest.send import deliveries_send
 
     outcome = deliveries_send(delivery_ids=delivery_ids)

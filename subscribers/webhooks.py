@@ -34,12 +34,13 @@ _REFUSALS = {
     400: "Bad webhook request.",
     401: "Webhook credentials required (basic auth).",
     403: "Webhook credentials refused.",
-    405: "Webhooks accept POST only.",
 }
 
 
 def _explained(response: HttpResponse) -> HttpResponse:
-    if 400 <= response.status_code < 500 and not getattr(response, "streaming", False) \
+    # 405 is explained by config.errors (it names the allowed methods).
+    if 400 <= response.status_code < 500 and response.status_code != 405 \
+            and not getattr(response, "streaming", False) \
             and not response.content.strip():
         response.content = (_REFUSALS.get(response.status_code, "Webhook request refused.") + "\n").encode()
         response["Content-Type"] = "text/plain; charset=utf-8"

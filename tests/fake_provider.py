@@ -26,6 +26,12 @@ As its own process (the same recorder, reachable over HTTP)::
     POST /_fake/faults        {"recipient": "a@x.org" or null, "kind": "429", "times": 1, "retry_after": 2}
     POST /_fake/reset         forget messages and faults
 
+Random faults for chaos tests (``--fault-rate 0.2``): that share of requests,
+chosen at random, answer 500, 429 with Retry-After, a timeout (the message
+IS accepted, then the answer stalls past the client's timeout: the
+ambiguous case) or a dropped connection (reset after the request was read,
+nothing accepted).
+
 Standard library only, so it runs without Django.
 """
 
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import socket
 import struct
 import threading
@@ -45,7 +52,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 DEFAULT_TOKEN = "fake-postmark-token"
-FAULT_KINDS = ("429", "500", "reset", "inactive", "invalid")
+FAULT_KINDS = ("429", "500", "reset", "timeout", "inactive", "invalid")
+RANDOM_FAULT_KINDS = ("500", "429", "timeout", "drop")
 _INVALID_JSON = object()
 # Faults that refuse one recipient; the others fail the whole request.
 RECIPIENT_FAULTS = ("inactive", "invalid")
@@ -116,6 +124,9 @@ class FakePostmark:
         self._accepted: list[Accepted] = []
         self._faults: list[Fault] = []
         self.stats = Stats()
+        self.fault_rate = 0.0
+        self.stall_seconds = 5.0
+        self._rng = random.Random()
         self.server = _Server((host, port), _handler_for(self))
         self.server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -151,7 +162,8 @@ class FakePostmark:
     ) -> None:
         """Inject a fault for requests to ``recipient`` (None: any request), the
         next ``times`` times (None: always). Kinds: 429, 500, reset (the
-        connection is reset before any answer), inactive (ErrorCode 406),
+        connection is reset before any answer, nothing accepted), timeout
+        (accepted, then no answer for ``stall_seconds``), inactive (ErrorCode 406),
         invalid (ErrorCode 300)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault {kind!r}; choose one of {', '.join(FAULT_KINDS)}")
@@ -160,6 +172,22 @@ class FakePostmark:
                 Fault(kind=kind, recipient=recipient.lower() if recipient else None, times=times,
                       retry_after=retry_after)
             )
+
+    def random_faults(self, *, rate: float, stall_seconds: float = 5.0, seed: int | None = None) -> None:
+        """Answer ``rate`` of the sends (0..1), at random, with one of
+        RANDOM_FAULT_KINDS; a timeout stalls ``stall_seconds`` after accepting."""
+        with self._lock:
+            self.fault_rate = rate
+            self.stall_seconds = stall_seconds
+            self._rng = random.Random(seed)
+
+    def _take_random_fault(self) -> str | None:
+        with self._lock:
+            if not self.fault_rate or self._rng.random() >= self.fault_rate:
+                return None
+            kind = self._rng.choice(RANDOM_FAULT_KINDS)
+            self.stats.faults[kind] = self.stats.faults.get(kind, 0) + 1
+            return kind
 
     def reset(self) -> None:
         with self._lock:
@@ -327,7 +355,15 @@ def _handler_for(fake: FakePostmark):
             ]
             if fake.latency_ms:
                 time.sleep(fake.latency_ms / 1000)
-            fault = fake._take_fault(recipients, ("429", "500", "reset"))
+            chaos = fake._take_random_fault() if not batch else None
+            if chaos:
+                fault = Fault(kind="reset" if chaos == "drop" else chaos, retry_after=1)
+            else:
+                fault = fake._take_fault(recipients, ("429", "500", "reset", "timeout"))
+            if fault and fault.kind == "timeout":
+                fake._one(data)  # accepted: the provider will send it ...
+                time.sleep(fake.stall_seconds)  # ... but answers too late
+                return self._reset()
             if fault and fault.kind == "reset":
                 return self._reset()
             if fault and fault.kind == "429":
@@ -370,9 +406,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--token", default=DEFAULT_TOKEN, help="the accepted server token")
     parser.add_argument("--log", type=Path, help="append every accepted message to this JSON Lines file")
     parser.add_argument("--no-bodies", action="store_true", help="record messages without their bodies")
+    parser.add_argument("--fault-rate", type=float, default=0.0,
+                        help="share of sends (0..1) answered at random with 500, 429, a timeout or a drop")
+    parser.add_argument("--stall-seconds", type=float, default=5.0, help="how long a timeout fault stalls")
+    parser.add_argument("--seed", type=int, help="seed for the random faults")
     args = parser.parse_args(argv)
     fake = FakePostmark(host=args.host, port=args.port, token=args.token, latency_ms=args.latency_ms,
                         log_path=args.log, keep_bodies=not args.no_bodies)
+    fake.random_faults(rate=args.fault_rate, stall_seconds=args.stall_seconds, seed=args.seed)
     print(f"fake Postmark listening on {fake.url} (token {args.token!r})", flush=True)
     try:
         fake.server.serve_forever()

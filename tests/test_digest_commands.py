@@ -66,7 +66,7 @@ def test_send_digests_retries_transient_failures_until_sent(settings):
         edition_small()
         reader_make("a@example.org", topics=("quantization-compression",))
         fake.fault("a@example.org", "500")
-        fake.fault("a@example.org", "reset")
+        fake.fault("a@example.org", "429", retry_after=0)
         with time_machine.travel(NOON, tick=False):
             out, _ = run("send_digests", "--now")
         assert [m.to for m in fake.accepted()] == ["a@example.org"]

@@ -2,8 +2,9 @@
 real Postmark backend to the fake provider: asserted from the provider's log.
 
 Two workers; the beat step enqueued twice at once; every chunk task then
-delivered twice more; a 429, a 500 and a connection reset on the way; an
-inactive recipient. Each due reader still gets exactly one email."""
+delivered twice more; a 429 and a 500 on the way; an inactive recipient; a
+connection reset after the request was sent (ambiguous: failed, never
+re-sent). Each other due reader gets exactly one email."""
 
 import zoneinfo
 from datetime import datetime
@@ -34,9 +35,8 @@ def zone_before_hour(hour: int) -> str:
 def test_real_workers_send_each_due_reader_exactly_once(service_env, start_service):
     broker_purge()
     edition_small(day=timezone.localdate())
-    due = [f"due{i}@example.org" for i in range(10)] + ["r429@example.org", "r500@example.org",
-                                                         "reset@example.org"]
-    for email in [*due, "gone@example.org"]:
+    due = [f"due{i}@example.org" for i in range(10)] + ["r429@example.org", "r500@example.org"]
+    for email in [*due, "gone@example.org", "reset@example.org"]:
         reader_make(email, topics=TOPICS, timezone="UTC", send_hour=0)
     ineligible = {
         "pending@example.org": {"status": "pending"},
@@ -77,7 +77,7 @@ def test_real_workers_send_each_due_reader_exactly_once(service_env, start_servi
         # Beat's step, twice at once: the two workers plan concurrently.
         digests_schedule.delay()
         digests_schedule.delay()
-        expected = len(due) + 1  # the due readers and the inactive one
+        expected = len(due) + 2  # the due readers, the inactive one and the reset one
         wait_for(lambda: Delivery.objects.count() == expected, timeout=90,
                  what="both planners to finish", service=workers[0])
         # Every chunk delivered twice more, as after a redelivery.
@@ -95,10 +95,12 @@ def test_real_workers_send_each_due_reader_exactly_once(service_env, start_servi
         assert fake.stats.faults == {"429": 1, "500": 1, "reset": 1, "inactive": 1}
 
     rows = {d.subscriber.email: d for d in Delivery.objects.select_related("subscriber")}
-    assert set(rows) == {*due, "gone@example.org"}
+    assert set(rows) == {*due, "gone@example.org", "reset@example.org"}
     assert {rows[e].status for e in due} == {"sent"}
-    for retried in ("r429@example.org", "r500@example.org", "reset@example.org"):
+    for retried in ("r429@example.org", "r500@example.org"):
         assert rows[retried].attempts >= 2
+    assert rows["reset@example.org"].status == "failed"
+    assert rows["reset@example.org"].reason.startswith("ambiguous: ")
     assert rows["gone@example.org"].status == "failed"
     assert rows["gone@example.org"].reason.startswith("rejected: ErrorCode 406")
     assert is_suppressed("gone@example.org")

@@ -7,8 +7,7 @@ late upvotes do not reshuffle it), assemble, then claim the row with a
 conditional UPDATE (pending -> sending) just before handing the message to
 the provider. Whoever loses the claim sends nothing. (``sender_pool`` does the
 claiming in groups and keeps many messages in flight, one reused connection
-per sending thread; ``_send_one`` below is the one-message form of the same
-steps.) What happens next:
+per sending thread.) What happens next:
 
 * accepted            -> sent, with the provider's message id
 * transient failure   -> back to pending with ``next_attempt_at`` (exponential
@@ -21,11 +20,15 @@ A worker killed between claim and answer leaves the row ``sending``; the
 sweep ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
 (it may have gone out, so it is never sent again).
 
-A read timeout, or a connection reset after the request was written, is
-ambiguous: the provider may have accepted the message and failed to answer.
-Such failures are retried as transient (the provider API has no idempotency
-key); it is the one case where a reader could get a digest twice, and only
-if the provider both accepted it and never said so.
+A read timeout, or a connection dropped after the request was written, is
+ambiguous: the provider may have accepted the message and failed to answer
+(the fault tests show it: a retry then sends a second digest). The provider
+API has no idempotency key, and its message search is not immediately
+consistent, so nothing can tell a retry it is safe: such a digest ends
+``failed`` / "ambiguous: ..." (it may have gone out), like an interrupted
+one. Only failures where the request certainly never left (connection
+refused, connect timeout) and answers the provider did give (429, 5xx) are
+retried.
 """
 
 from __future__ import annotations
@@ -33,10 +36,12 @@ from __future__ import annotations
 import logging
 import random
 import smtplib
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
+import requests
 from anymail.exceptions import (
     AnymailAPIError,
     AnymailError,
@@ -45,9 +50,11 @@ from anymail.exceptions import (
 )
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, transaction
+from django.db import connection as db_connection
+from django.db.models import Q
 from django.utils import timezone
+from urllib3.exceptions import ClosedPoolError, MaxRetryError, NewConnectionError
 
 from newsletter.digest.assemble import digest_assemble
 from newsletter.digest.history import REFUSED_PREFIX, readers_history
@@ -62,6 +69,8 @@ from subscribers.suppression import suppressed_among, suppression_add
 log = logging.getLogger(__name__)
 
 INTERRUPTED = "interrupted"
+AMBIGUOUS = "ambiguous"
+RECORD_SENT_ATTEMPTS = 6  # about 17 s of waiting in all
 SWEEP_LIMIT = 100_000
 NOTHING_NEW = "nothing new for this reader in this edition"
 S = Delivery.Status
@@ -126,6 +135,17 @@ def _retry_after(exc: AnymailError) -> float | None:
         return None
 
 
+def _never_sent(cause: BaseException) -> bool:
+    """True when requests failed before the request could reach the
+    provider: no connection was made, so a retry cannot duplicate."""
+    if isinstance(cause, requests.ConnectTimeout):
+        return True
+    inner = cause.args[0] if isinstance(cause, requests.ConnectionError) and cause.args else None
+    if isinstance(inner, ClosedPoolError):
+        return True
+    return isinstance(inner, MaxRetryError) and isinstance(inner.reason, NewConnectionError)
+
+
 def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
     """What a send exception means for the Delivery."""
     if isinstance(exc, AnymailRecipientsRefused):
@@ -139,7 +159,11 @@ def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
         code = exc.status_code
         if code is None:  # network error or timeout: the request never got an answer
             cause = exc.__cause__ or exc
-            return Verdict("transient", f"network: {cause.__class__.__name__}")
+            if _never_sent(cause):
+                return Verdict("transient", f"network: {cause.__class__.__name__}")
+            # No email twice beats a digest lost: see the module docstring.
+            return Verdict("failed", f"{AMBIGUOUS}: {cause.__class__.__name__} after the request was sent "
+                                     "(may have been delivered; not retried)")
         if code == 429:
             return Verdict(
                 "transient", f"rate limited: {_provider_message(exc)}",
@@ -324,40 +348,22 @@ def deliveries_send(*, delivery_ids: list[int], connection=None) -> ChunkOutcome
     return outcome
 
 
-def _send_one(item: _Prepared, connection, outcome: ChunkOutcome) -> datetime | None:
-    """Claim, send and record one digest. Returns a time to pause the chunk
-    until when the provider rate-limits us."""
-    delivery, message = item.delivery, item.message
-    claimed_at = timezone.now()
-    # Pending, and not waiting for a retry another task scheduled meanwhile.
-    claimed = Delivery.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=claimed_at), pk=delivery.pk, status=S.PENDING
-    ).update(status=S.SENDING, claimed_at=claimed_at, attempts=F("attempts") + 1, updated_at=claimed_at)
-    if claimed != 1:
-        outcome.busy.append(delivery.pk)
-        return None
-    delivery.status = S.SENDING
-    attempts = delivery.attempts + 1
-    try:
-        sent = connection.send_messages([message])
-    except Exception as exc:
-        verdict = failure_classify(exc=exc, message=message, email=delivery.subscriber.email)
-        return _record_failure(delivery, verdict, exc, attempts, outcome)
-    if not sent:
-        if _finish(delivery, S.FAILED, reason="the email backend did not send it"):
-            outcome.failed.append(delivery.pk)
-        return None
-    status = getattr(message, "anymail_status", None)
-    message_id = str(getattr(status, "message_id", "") or "")
-    # A very slow answer may have let the sweep end the row as interrupted
-    # meanwhile; the provider did accept it, so it is recorded as sent.
-    mine = Q(status=S.SENDING) | Q(status=S.FAILED, reason=INTERRUPTED)
-    Delivery.objects.filter(mine, pk=delivery.pk).update(
-        status=S.SENT, provider_message_id=message_id[:200], sent_at=timezone.now(),
-        reason="", error="", next_attempt_at=None, updated_at=timezone.now(),
-    )
-    outcome.sent.append(delivery.pk)
-    return None
+def database_retrying(write, *, what: str) -> None:
+    """Run ``write`` (an idempotent database write), riding out a database
+    restart of a few seconds: were the record of an accepted digest lost,
+    the sweep would end a delivered digest as interrupted (the
+    Postgres-restart fault test showed it)."""
+    for attempt in range(RECORD_SENT_ATTEMPTS):
+        try:
+            write()
+            return
+        except (OperationalError, InterfaceError):
+            # Inside a transaction a fresh connection would lose it: give up.
+            if attempt == RECORD_SENT_ATTEMPTS - 1 or db_connection.in_atomic_block:
+                raise
+            log.warning("%s: the database is away, writing it again", what)
+            db_connection.close()  # the next query opens a fresh connection
+            time.sleep(min(0.5 * 2**attempt, 5.0))
 
 
 def _record_failure(delivery, verdict: Verdict, exc: Exception, attempts: int, outcome) -> datetime | None:

@@ -96,7 +96,7 @@ def selections_freeze(*, selections: dict[int, tuple[list[str], int]], now: date
 
 def _sent_record(attempts: list[Attempt]) -> None:
     """Every accepted message of a group -> sent, with its message id, in one UPDATE."""
-    from newsletter.digest.send import INTERRUPTED
+    from newsletter.digest.send import INTERRUPTED, database_retrying
 
     if not attempts:
         return
@@ -117,8 +117,12 @@ def _sent_record(attempts: list[Attempt]) -> None:
         "WHERE id IN (SELECT id FROM v) AND (status = %s OR (status = %s AND reason = %s))"
     )
     params = [x for pair in ids.items() for x in pair]
-    with db.cursor() as cursor:
-        cursor.execute(sql, [*params, S.SENT, stamp, stamp, S.SENDING, S.FAILED, INTERRUPTED])
+
+    def write() -> None:
+        with db.cursor() as cursor:
+            cursor.execute(sql, [*params, S.SENT, stamp, stamp, S.SENDING, S.FAILED, INTERRUPTED])
+
+    database_retrying(write, what=f"{len(ids)} accepted digests")
 
 
 class _Connections:
