@@ -15,8 +15,10 @@ calling thread, batched per group of messages:
   provider message id; failures (rare) are recorded one by one exactly as a
   single send would be.
 
-Groups are a few times the pool size, so a worker killed mid-chunk leaves
-at most one group ``sending`` (ended ``interrupted`` by the sweep).
+A group is as large as the pool: every claimed message is handed to a thread
+at once, so a worker killed mid-chunk leaves ``sending`` (ended
+``interrupted`` by the sweep) only what was really in flight. Larger groups
+would save claim queries but turn claimed-yet-unsent readers into losses.
 
 When the provider says slow down (429), the threads stop taking messages;
 claimed messages that did not go out are handed back (pending, the attempt
@@ -42,8 +44,8 @@ from newsletter.models import Delivery
 from newsletter.ratelimit import send_limiter_get
 
 S = Delivery.Status
-GROUP_PER_THREAD = 4
-MIN_GROUP = 25
+GROUP_PER_THREAD = 1
+MIN_GROUP = 1
 
 
 @dataclass
