@@ -81,11 +81,11 @@ def topics_retag(topic_ids: list[int] | None = None) -> None:
 @shared_task(ignore_result=True)
 def digests_schedule() -> None:
     """Run by beat: create Deliveries for readers whose hour has come and
-    enqueue them in chunks once committed. Safe to run twice at once."""
+    enqueue them in chunks, a committed batch at a time (the first digests
+    leave while the rest are planned). Safe to run twice at once."""
     from newsletter.digest.schedule import deliveries_plan
 
-    plan = deliveries_plan()
-    deliveries_enqueue(plan.delivery_ids)
+    deliveries_plan(on_batch=deliveries_enqueue)
 
 
 @shared_task(ignore_result=True)

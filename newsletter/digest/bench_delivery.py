@@ -68,12 +68,15 @@ class RunResult:
     limit_per_s: float
     pipeline_per_s: float
     pipeline_seconds: float
+    pipeline_steady_per_s: float  # over the middle 80% of the messages
     ratio: float
     p50_s: float
     p95_s: float
     worker_peak_rss_mb: float  # the largest peak of any one worker process
     worker_peak_rss_sum_mb: float  # the peaks of all worker processes, added
     queries_per_delivery: float
+    limit_cpu_ms_per_message: float  # sending processes' CPU time per message accepted
+    pipeline_cpu_ms_per_message: float  # workers' CPU time (planning included) per digest sent
     sent: int
     skipped: int
     failed: int
@@ -90,12 +93,15 @@ class RunResult:
             f"bench_delivery: {self.subscribers:,} readers · latency {self.latency_ms:g} ms · {limit}"
             f"{self.workers} workers x {self.concurrency} threads · "
             f"limit {self.limit_per_s:,.0f} msg/s ({self.limit_messages:,} msgs) · "
-            f"pipeline {self.pipeline_per_s:,.0f} msg/s ({self.pipeline_seconds:.1f} s) · "
+            f"pipeline {self.pipeline_per_s:,.0f} msg/s ({self.pipeline_seconds:.1f} s; "
+            f"steady {self.pipeline_steady_per_s:,.0f} msg/s) · "
             f"ratio {self.ratio:.0%} · "
             f"send hour -> accepted p50 {self.p50_s:.1f} s, p95 {self.p95_s:.1f} s · "
             f"worker peak RSS {self.worker_peak_rss_mb:.0f} MB max per process "
             f"({self.worker_peak_rss_sum_mb:.0f} MB all) · "
             f"{self.queries_per_delivery:.2f} queries/delivery · "
+            f"CPU per message: limit {self.limit_cpu_ms_per_message:.2f} ms, "
+            f"pipeline {self.pipeline_cpu_ms_per_message:.2f} ms · "
             f"sent {self.sent:,}, skipped {self.skipped:,}, failed {self.failed:,} · "
             f"duplicates {self.duplicates} · losses {self.losses} · load {self.load_average:.1f}"
         )
@@ -234,6 +240,15 @@ def _wait(predicate, timeout: float, what: str, every: float = 0.2):
     raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -320,13 +335,13 @@ def limit_run(*, messages: int, workers: int, threads: int, api_url: str, rate: 
     go.set()
     answers = [results.get(timeout=3600) for _ in procs]
     elapsed = time.perf_counter() - started
-    sent = sum(ok for ok, _ in answers)
+    sent = sum(ok for ok, _, _ in answers)
     for proc in procs:
         proc.join()
     if sent != messages:
-        errors = [e for _, some in answers for e in some]
+        errors = [e for _, some, _ in answers for e in some]
         raise RuntimeError(f"limit run: {sent} of {messages} messages accepted; {errors}")
-    return messages / elapsed
+    return messages / elapsed, sum(cpu for _, _, cpu in answers) * 1000 / messages
 
 
 # --- the pipeline run -----------------------------------------------------------------------------
@@ -337,6 +352,16 @@ def _percentile(values: list[float], q: float) -> float:
         return 0.0
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def _steady_rate(stamps: list[float]) -> float:
+    """Messages per second over the middle 80% of the acceptances: the rate
+    once sending is under way, without the first planning batch and the tail."""
+    stamps = sorted(stamps)
+    if len(stamps) < 10:
+        return 0.0
+    first, last = stamps[len(stamps) // 10], stamps[len(stamps) * 9 // 10]
+    return (len(stamps) * 9 // 10 - len(stamps) // 10) / max(last - first, 1e-9)
 
 
 def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, rate: float,
@@ -362,6 +387,7 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
     if rate:
         client.delete("email-rate:postmark")
     with celery_workers(count=workers, env=env, log_dir=log_dir) as procs:
+        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
         started_wall, started = time.time(), time.perf_counter()
         digests_schedule.delay()
 
@@ -374,6 +400,7 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
         _wait(finished, timeout, "every Delivery to end sent, failed or skipped", every=0.25)
         elapsed = time.perf_counter() - started
         rss = [_peak_rss_mb(p.pid) for p in procs]
+        cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
     queries = int(client.get(counter_key) or 0)
     client.delete(counter_key)
     accepted = _get_json(api_url + "_fake/accepted")
@@ -385,8 +412,10 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
         "elapsed": elapsed,
         "p50": _percentile([at - started_wall for _, at, _ in accepted], 0.50),
         "p95": _percentile([at - started_wall for _, at, _ in accepted], 0.95),
+        "steady": _steady_rate([at for _, at, _ in accepted]),
         "rss_max": max(rss), "rss_sum": sum(rss),
         "queries_per_delivery": queries / max(1, final),
+        "cpu_ms_per_message": cpu * 1000 / max(1, statuses["sent"]),
         "sent": statuses["sent"], "skipped": statuses["skipped"], "failed": statuses["failed"],
         "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
         # Marked sent but never reached the provider, or never finished.
@@ -405,8 +434,8 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
             load = os.getloadavg()[0]
             with fake_provider(latency_ms=latency) as api_url:
                 progress(f"latency {latency:g} ms: limit run ({limit_messages:,} messages) ...")
-                limit = limit_run(messages=limit_messages, workers=workers, threads=threads, api_url=api_url,
-                                  rate=rate)
+                limit, limit_cpu = limit_run(messages=limit_messages, workers=workers, threads=threads,
+                                             api_url=api_url, rate=rate)
                 _post(api_url + "_fake/reset")
                 progress(f"latency {latency:g} ms: pipeline run ({subscribers:,} readers) ...")
                 run = pipeline_run(subscribers=subscribers, workers=workers, threads=threads, api_url=api_url,
@@ -415,9 +444,11 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
             results.append(RunResult(
                 subscribers=subscribers, latency_ms=latency, workers=workers, concurrency=threads,
                 rate_limit=rate, limit_messages=limit_messages, limit_per_s=limit, pipeline_per_s=pipeline,
-                pipeline_seconds=run["elapsed"], ratio=pipeline / limit if limit else 0.0,
+                pipeline_seconds=run["elapsed"], pipeline_steady_per_s=run["steady"],
+                ratio=pipeline / limit if limit else 0.0,
                 p50_s=run["p50"], p95_s=run["p95"], worker_peak_rss_mb=run["rss_max"],
                 worker_peak_rss_sum_mb=run["rss_sum"], queries_per_delivery=run["queries_per_delivery"],
+                limit_cpu_ms_per_message=limit_cpu, pipeline_cpu_ms_per_message=run["cpu_ms_per_message"],
                 sent=run["sent"], skipped=run["skipped"], failed=run["failed"],
                 duplicates=run["duplicates"], losses=run["losses"], load_average=load,
             ))

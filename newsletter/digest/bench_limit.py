@@ -8,6 +8,7 @@ import copy
 import os
 import pickle
 import threading
+import time
 from collections import Counter
 
 
@@ -63,9 +64,10 @@ def limit_process(*, template: bytes, first: int, count: int, threads: int, api_
 
     results.put(("ready", None))
     go.wait()
+    cpu = time.process_time()
     pool = [threading.Thread(target=work) for _ in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    results.put((sent["ok"], errors[:3]))
+    results.put((sent["ok"], errors[:3], time.process_time() - cpu))

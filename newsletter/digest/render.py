@@ -21,6 +21,8 @@ from email.utils import parseaddr
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from premailer import Premailer
@@ -192,7 +194,26 @@ class MailConfig:
     bulk_options: tuple[tuple[str, object], ...]
 
 
+_mail_config: MailConfig | None = None
+
+
+@receiver(setting_changed)
+def _mail_config_forget(**kwargs) -> None:
+    global _mail_config  # a cache of settings, dropped when they change
+    _mail_config = None
+
+
 def mail_config() -> MailConfig:
+    """The settings the emails use. Read once per process (per message it
+    cost as much as a quarter of the assembly); forgotten when a setting
+    changes (tests)."""
+    global _mail_config
+    if _mail_config is None:
+        _mail_config = _mail_config_read()
+    return _mail_config
+
+
+def _mail_config_read() -> MailConfig:
     sender_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
     host = urlsplit(settings.SITE_URL).hostname or "localhost"
     return MailConfig(

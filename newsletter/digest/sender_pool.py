@@ -2,102 +2,179 @@
 
 A provider answers each API call in tens to hundreds of milliseconds; one
 message at a time, a worker process would send ~10 a second at 100 ms. Here
-a chunk's messages go out through a small pool of threads (``concurrency``,
-``DIGEST_SEND_CONCURRENCY``), each with its own reused backend connection
-(anymail's HTTP session, or SMTP connection). The threads only wait on the
-network and on the shared rate limit; every database write stays in the
-calling thread, batched per group of messages:
+messages go out through sending threads (``DIGEST_SEND_CONCURRENCY``) that
+live as long as the process, each with its own backend connection reused
+from one chunk to the next (anymail's HTTP session with its kept-alive
+connection, or an SMTP connection): no new TCP/TLS handshake per chunk. The
+threads only wait on the network and on the shared rate limit; every
+database write stays in the chunk's own thread.
+
+A chunk flows through a *window* of at most ``concurrency`` digests: the
+chunk's thread assembles digests and offers them to the window while the
+threads send the ones before; as answers come back, a batch is recorded and
+as many new digests are claimed as the batch freed, so the threads never
+wait for the slowest message of a group. Per batch (half the
+window) two statements:
 
 * one ``UPDATE ... WHERE id IN (...) AND status='pending' RETURNING id``
-  claims a group (pending -> sending, attempts + 1): a row another task holds
-  is not returned, so it is not sent (at most once, as before);
-* one UPDATE records every accepted message of the group as sent, with its
+  claims the digests (pending -> sending, attempts + 1) and freezes each
+  one's chosen papers on its row (a retry re-sends the same digest): a row
+  another task holds is not returned, so it is not sent (at most once);
+* one UPDATE records every accepted message of the batch as sent, with its
   provider message id; failures (rare) are recorded one by one exactly as a
   single send would be.
 
-A group is as large as the pool: every claimed message is handed to a thread
-at once, so a worker killed mid-chunk leaves ``sending`` (ended
-``interrupted`` by the sweep) only what was really in flight. Larger groups
-would save claim queries but turn claimed-yet-unsent readers into losses.
+Claimed rows (``sending``) never outnumber the window: a worker killed
+mid-chunk leaves ``sending`` (ended ``interrupted`` by the sweep) only what
+was really in flight.
 
-When the provider says slow down (429), the threads stop taking messages;
-claimed messages that did not go out are handed back (pending, the attempt
-not counted, not before the provider's time) with the rest of the chunk.
+When the provider says slow down (429), or the mail server cannot be
+reached, the threads stop taking messages; claimed messages that did not go
+out are handed back (pending, the attempt not counted, not before the
+provider's time) with the rest of the chunk.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import os
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.core.signals import setting_changed
 from django.db import connection as db
 from django.db.models import F
+from django.dispatch import receiver
 from django.utils import timezone
 
 from newsletter.models import Delivery
 from newsletter.ratelimit import send_limiter_get
 
+log = logging.getLogger(__name__)
 S = Delivery.Status
-GROUP_PER_THREAD = 1
-MIN_GROUP = 1
+# A kept-alive connection unused this long is replaced before the next send:
+# providers close idle connections, and a send racing that close would fail
+# after the request may have been written (ambiguous: never retried).
+CONNECTION_IDLE_SECONDS = 20.0
 
 
 @dataclass
 class Attempt:
-    item: object  # send._Prepared
+    item: object  # send.Prepared
     sent: int = 0
     exc: Exception | None = None
     verdict: object = None  # send.Verdict
-    not_tried: bool = False  # the pool stopped before this one went out
+    not_tried: bool = False  # the window stopped before this one went out
 
 
-def deliveries_claim(*, ids: list[int], now: datetime) -> set[int]:
-    """Claim the pending rows among ``ids`` whose retry time has come, in one
-    statement. Returns the ids claimed by this call (and by no one else)."""
-    if not ids:
-        return set()
-    table = db.ops.quote_name(Delivery._meta.db_table)
-    stamp = db.ops.adapt_datetimefield_value(now)
-    marks = ", ".join(["%s"] * len(ids))
-    sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s "  # noqa: S608
-        f"WHERE id IN ({marks}) AND status = %s AND (next_attempt_at IS NULL OR next_attempt_at <= %s) "
-        "RETURNING id"
-    )
-    with db.cursor() as cursor:
-        cursor.execute(sql, [S.SENDING, stamp, stamp, *ids, S.PENDING, stamp])
-        return {row[0] for row in cursor.fetchall()}
+# --- the process's sending threads ------------------------------------------------------
 
 
-def selections_freeze(*, selections: dict[int, tuple[list[str], int]], now: datetime) -> set[int]:
-    """Store each pending row's chosen papers ({id: (arXiv ids, how many are
-    "For you")}) in one statement, so a retry re-sends the same digest.
-    Returns the ids stored (rows no longer pending are left alone)."""
+class _ThreadState(threading.local):
+    conn = None
+    generation = -1
+    used = 0.0
+
+
+class SendThreads:
+    """Threads that take send jobs from one queue, each with its own backend
+    connection. Started on first use in each process (a forked Celery child
+    gets its own), grown when a caller wants more, never shut down (daemons)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid = -1
+        self._threads: list[threading.Thread] = []
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._state = _ThreadState()
+        # Bumped when the email settings change (tests, mostly): every thread
+        # then opens a new connection before its next send.
+        self.generation = 0
+
+    def ensure(self, size: int) -> None:
+        with self._lock:
+            if self._pid != os.getpid():  # threads do not survive a fork
+                self._pid, self._threads, self._jobs = os.getpid(), [], queue.SimpleQueue()
+            while len(self._threads) < size:
+                name = f"digest-send-{len(self._threads)}"
+                thread = threading.Thread(target=self._run, name=name, daemon=True)
+                thread.start()
+                self._threads.append(thread)
+
+    def submit(self, job) -> None:
+        """``job(connection_get)`` runs on a sending thread."""
+        self._jobs.put(job)
+
+    def _connection(self):
+        state, now = self._state, time.monotonic()
+        if state.conn is not None and (state.generation != self.generation
+                                       or now - state.used > CONNECTION_IDLE_SECONDS):
+            with contextlib.suppress(Exception):  # a spent connection must not fail a send
+                state.conn.close()
+            state.conn = None
+        if state.conn is None:
+            conn = get_connection(timeout=settings.EMAIL_TIMEOUT)
+            conn.open()
+            state.conn, state.generation = conn, self.generation
+        state.used = now
+        return state.conn
+
+    def _run(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                job(self._connection)
+            except BaseException:  # a job reports its own errors; this keeps the thread alive
+                log.exception("a send job failed")
+
+
+_threads = SendThreads()
+
+
+@receiver(setting_changed)
+def _email_settings_changed(*, setting: str, **kwargs) -> None:
+    if setting.startswith(("EMAIL", "ANYMAIL", "POSTMARK", "MAILGUN", "SENDGRID", "BREVO", "AMAZON")):
+        _threads.generation += 1
+
+
+# --- the database side: claims and results, a batch per statement ---------------------------
+
+
+def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datetime) -> set[int]:
+    """Claim the pending rows among ``selections`` ({id: (arXiv ids, how many
+    are "For you")}) whose retry time has come, freezing each one's papers on
+    the row, in one statement. Returns the ids claimed by this call (and by no
+    one else)."""
     if not selections:
         return set()
     table = db.ops.quote_name(Delivery._meta.db_table)
-    papers = "CAST(papers AS jsonb)" if db.vendor == "postgresql" else "papers"
+    papers = "CAST(v.papers AS jsonb)" if db.vendor == "postgresql" else "v.papers"
+    stamp = db.ops.adapt_datetimefield_value(now)
     values = ", ".join(["(%s, %s, %s)"] * len(selections))
     sql = (
         f"WITH v(id, papers, n) AS (VALUES {values}) "  # noqa: S608
-        f"UPDATE {table} SET paper_ids = (SELECT {papers} FROM v WHERE v.id = {table}.id), "
-        f"for_you_count = (SELECT n FROM v WHERE v.id = {table}.id), updated_at = %s "
-        "WHERE id IN (SELECT id FROM v) AND status = %s RETURNING id"
+        f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, "
+        f"paper_ids = {papers}, for_you_count = v.n "
+        f"FROM v WHERE {table}.id = v.id AND {table}.status = %s "
+        f"AND ({table}.next_attempt_at IS NULL OR {table}.next_attempt_at <= %s) "
+        f"RETURNING {table}.id"
     )
     params = [x for pk, (ids, n) in selections.items() for x in (pk, json.dumps(ids), n)]
     with db.cursor() as cursor:
-        cursor.execute(sql, [*params, db.ops.adapt_datetimefield_value(now), S.PENDING])
+        cursor.execute(sql, [*params, S.SENDING, stamp, stamp, S.PENDING, stamp])
         return {row[0] for row in cursor.fetchall()}
 
 
 def _sent_record(attempts: list[Attempt]) -> None:
-    """Every accepted message of a group -> sent, with its message id, in one UPDATE."""
+    """Every accepted message of a batch -> sent, with its message id, in one UPDATE."""
     from newsletter.digest.send import INTERRUPTED, database_retrying
 
     if not attempts:
@@ -105,7 +182,7 @@ def _sent_record(attempts: list[Attempt]) -> None:
     ids = {}
     for attempt in attempts:
         status = getattr(attempt.item.message, "anymail_status", None)
-        ids[attempt.item.delivery.pk] = str(getattr(status, "message_id", "") or "")[:200]
+        ids[attempt.item.row.pk] = str(getattr(status, "message_id", "") or "")[:200]
     # A very slow answer may have let the sweep end the row as interrupted
     # meanwhile; the provider did accept it, so it is recorded as sent.
     # (Raw SQL: Django's CASE for a hundred ids costs more to build than to run.)
@@ -127,109 +204,138 @@ def _sent_record(attempts: list[Attempt]) -> None:
     database_retrying(write, what=f"{len(ids)} accepted digests")
 
 
-class _Connections:
-    """One backend connection per thread: the caller's for the first thread,
-    new ones (opened lazily, closed by ``close``) for the others."""
-
-    def __init__(self, first):
-        self._spare = [first]
-        self._opened: list = []
-        self._local = threading.local()
-        self._lock = threading.Lock()
-
-    def get(self):
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            with self._lock:
-                conn = self._spare.pop() if self._spare else None
-            if conn is None:
-                conn = get_connection(timeout=settings.EMAIL_TIMEOUT)
-                conn.open()
-                with self._lock:
-                    self._opened.append(conn)
-            self._local.conn = conn
-        return conn
-
-    def close(self) -> None:
-        for conn in self._opened:
-            # Closing a spent connection must not fail the chunk.
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-def prepared_send(*, prepared: list, outcome, connection, concurrency: int | None = None) -> None:
-    """Claim, send and record ``prepared`` (send._Prepared items) over
-    ``connection`` (opened) and up to ``concurrency - 1`` more connections.
-    Fills ``outcome``. Sends each claimed message at most once."""
-    from newsletter.digest.send import _finish, _record_failure, failure_classify
-
-    concurrency = max(1, concurrency or settings.DIGEST_SEND_CONCURRENCY)
-    group = max(MIN_GROUP, concurrency * GROUP_PER_THREAD)
-    limiter = send_limiter_get()
-    stopped = threading.Event()
-    connections = _Connections(connection)
-
-    def deliver(item) -> Attempt:
-        if stopped.is_set():
-            return Attempt(item, not_tried=True)
-        if limiter is not None:
-            limiter.acquire()
-            if stopped.is_set():
-                return Attempt(item, not_tried=True)
-        try:
-            return Attempt(item, sent=connections.get().send_messages([item.message]))
-        except Exception as exc:
-            verdict = failure_classify(exc=exc, message=item.message, email=item.delivery.subscriber.email)
-            if verdict.stop_chunk:
-                stopped.set()
-            return Attempt(item, exc=exc, verdict=verdict)
-
-    stop_until: datetime | None = None
-    try:
-        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="digest-send") as pool:
-            for start in range(0, len(prepared), group):
-                items = prepared[start : start + group]
-                claimed = deliveries_claim(ids=[p.delivery.pk for p in items], now=timezone.now())
-                outcome.busy += [p.delivery.pk for p in items if p.delivery.pk not in claimed]
-                items = [p for p in items if p.delivery.pk in claimed]
-                for p in items:
-                    p.delivery.status = S.SENDING
-                results = list(pool.map(deliver, items))
-                _sent_record([a for a in results if a.sent])
-                outcome.sent += [a.item.delivery.pk for a in results if a.sent]
-                for attempt in results:
-                    delivery = attempt.item.delivery
-                    if attempt.exc is not None:
-                        stop = _record_failure(
-                            delivery, attempt.verdict, attempt.exc, delivery.attempts + 1, outcome
-                        )
-                        if stop is not None:
-                            stop_until = max(stop_until or stop, stop)
-                    elif (
-                        not attempt.sent and not attempt.not_tried
-                        and _finish(delivery, S.FAILED, reason="the email backend did not send it")
-                    ):
-                        outcome.failed.append(delivery.pk)
-                if stopped.is_set():
-                    stop_until = stop_until or timezone.now() + timedelta(seconds=1)
-                    _hand_back(
-                        claimed=[a.item.delivery.pk for a in results if a.not_tried],
-                        rest=[p.delivery.pk for p in prepared[start + group :]],
-                        until=stop_until, outcome=outcome,
-                    )
-                    break
-    finally:
-        connections.close()
-
-
-def _hand_back(*, claimed: list[int], rest: list[int], until: datetime, outcome) -> None:
-    """The provider asked us to slow down: messages not tried go back to
-    pending until ``until``; an attempt claimed but not made is not counted."""
+def hand_back(*, claimed: list[int], rest: list[int], until: datetime, error: str, outcome) -> None:
+    """Digests not tried go back to pending until ``until``; an attempt
+    claimed but not made is not counted."""
     now = timezone.now()
+    fields = {"next_attempt_at": until, "updated_at": now}
+    if error:
+        fields["error"] = error[:4000]
     if claimed:
         Delivery.objects.filter(pk__in=claimed, status=S.SENDING).update(
-            status=S.PENDING, attempts=F("attempts") - 1, next_attempt_at=until, updated_at=now
+            status=S.PENDING, attempts=F("attempts") - 1, **fields
         )
     if rest:
-        Delivery.objects.filter(pk__in=rest, status=S.PENDING).update(next_attempt_at=until, updated_at=now)
+        Delivery.objects.filter(pk__in=rest, status=S.PENDING).update(**fields)
     outcome.deferred.update(dict.fromkeys([*claimed, *rest], until))
+
+
+# --- the window ---------------------------------------------------------------------------------
+
+
+class Window:
+    """At most ``size`` of a chunk's digests claimed at once; see the module
+    docstring. Use: ``offer`` each prepared digest, then ``finish``."""
+
+    def __init__(self, *, outcome, size: int | None = None):
+        self.outcome = outcome
+        self.size = max(1, size or settings.DIGEST_SEND_CONCURRENCY)
+        self.batch = max(1, self.size // 2)
+        self.ready: deque = deque()  # prepared, not claimed yet
+        self.held = 0  # claimed, answer not recorded yet
+        self.answered: list[Attempt] = []
+        self.untried: list[int] = []  # claimed, then not sent because the window stopped
+        self.stopped = threading.Event()
+        self.stop_until: datetime | None = None
+        self.stop_error = ""
+        self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._limiter = send_limiter_get()
+        _threads.ensure(self.size)
+
+    def offer(self, item) -> None:
+        self.ready.append(item)
+        if len(self.ready) >= self.batch:
+            self._pump(block=False)
+
+    def finish(self) -> list:
+        """Send everything offered (unless stopped); returns the offered
+        digests that were never claimed (the window stopped first)."""
+        while (self.ready and not self.stopped.is_set()) or self.held:
+            self._pump(block=True)
+        left, self.ready = list(self.ready), deque()
+        return left
+
+    # A job for a sending thread.
+    def _deliver(self, item, connection_get) -> None:
+        self._answers.put(self._attempt(item, connection_get))
+
+    def _attempt(self, item, connection_get) -> Attempt:
+        from newsletter.digest.send import failure_classify, retry_delay
+
+        if self.stopped.is_set():
+            return Attempt(item, not_tried=True)
+        if self._limiter is not None:
+            self._limiter.acquire()
+            if self.stopped.is_set():
+                return Attempt(item, not_tried=True)
+        try:
+            connection = connection_get()
+        except Exception as exc:  # e.g. the SMTP server is down: nothing was sent, try later
+            self.stop_error = f"could not connect: {exc}"
+            self.stop_until = timezone.now() + timedelta(seconds=retry_delay(attempts=1))
+            self.stopped.set()
+            return Attempt(item, not_tried=True)
+        try:
+            return Attempt(item, sent=connection.send_messages([item.message]))
+        except Exception as exc:
+            verdict = failure_classify(exc=exc, message=item.message, email=item.row.email)
+            if verdict.stop_chunk:
+                self.stopped.set()
+            return Attempt(item, exc=exc, verdict=verdict)
+
+    def _pump(self, *, block: bool) -> None:
+        """Collect answers, record a batch of them, claim and hand out as many
+        digests as the window has room for. ``block``: wait for an answer when
+        nothing else can be done."""
+        progressed = self._collect()
+        in_flight = self.held - len(self.answered)
+        if self.answered and (len(self.answered) >= self.batch or in_flight == 0 or self.stopped.is_set()):
+            self._record()
+            progressed = True
+        room = self.size - self.held
+        if self.ready and not self.stopped.is_set() and room >= min(self.batch, len(self.ready)) and room > 0:
+            self._claim(room)
+            progressed = True
+        if block and not progressed and self.held > len(self.answered):
+            self.answered.append(self._answers.get())  # some thread always answers
+            self._collect()
+
+    def _collect(self) -> bool:
+        got = False
+        while True:
+            try:
+                self.answered.append(self._answers.get_nowait())
+            except queue.Empty:
+                return got
+            got = True
+
+    def _claim(self, room: int) -> None:
+        items = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
+        claimed = deliveries_claim(selections={p.row.pk: (p.paper_ids, p.for_you_count) for p in items},
+                                   now=timezone.now())
+        for item in items:
+            if item.row.pk not in claimed:
+                self.outcome.busy.append(item.row.pk)  # another task has it
+                continue
+            item.row.status = S.SENDING
+            self.held += 1
+            _threads.submit(lambda get, item=item: self._deliver(item, get))
+
+    def _record(self) -> None:
+        from newsletter.digest.send import _finish, _record_failure
+
+        answered, self.answered = self.answered, []
+        self.held -= len(answered)
+        accepted = [a for a in answered if a.sent]
+        _sent_record(accepted)
+        self.outcome.sent += [a.item.row.pk for a in accepted]
+        for attempt in answered:
+            row = attempt.item.row
+            if attempt.not_tried:
+                self.untried.append(row.pk)
+            elif attempt.exc is not None:
+                stop = _record_failure(row, attempt.verdict, attempt.exc, row.attempts + 1, self.outcome)
+                if stop is not None:
+                    self.stop_until = max(self.stop_until or stop, stop)
+            elif not attempt.sent and _finish(row, S.FAILED, reason="the email backend did not send it"):
+                self.outcome.failed.append(row.pk)
