@@ -269,8 +269,9 @@ DIGEST_TRENDING_PAPERS = env_int("DIGEST_TRENDING_PAPERS", 3, minimum=0)
 # Beat looks for readers whose local send hour has come this often.
 DIGEST_SCHEDULE_EVERY_SECONDS = env_int("DIGEST_SCHEDULE_EVERY_SECONDS", 300, minimum=10)
 DIGEST_CHUNK_SIZE = env_int("DIGEST_CHUNK_SIZE", 200, minimum=1)
-# Messages of a chunk in flight at once (threads per chunk task, each with its
-# own provider connection): a provider answering in 100 ms needs many.
+# Digests in flight at once per worker process: its sending threads, each with
+# its own kept-alive provider connection (a provider answering in 100 ms needs
+# many), and the most digests a chunk has claimed and not yet recorded.
 DIGEST_SEND_CONCURRENCY = env_int("DIGEST_SEND_CONCURRENCY", 16, minimum=1)
 # Transient provider failures (network, timeouts, 429, 5xx): attempts per
 # digest, and the exponential backoff between them (with jitter).
