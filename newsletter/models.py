@@ -53,7 +53,26 @@ class Topic(models.Model):
         return [k.strip() for k in re.split(r"[,\n]", self.keywords) if k.strip()]
 
 
-class Paper(models.Model):
+class PaperLinks:
+    """A paper's pages, from its ``arxiv_id``: shared by the model and the
+    digest's plain copy of a paper (``digest.pool.PoolPaper``)."""
+
+    __slots__ = ()
+
+    @property
+    def hf_url(self) -> str:
+        return f"https://huggingface.co/papers/{self.arxiv_id}"
+
+    @property
+    def abs_url(self) -> str:
+        return f"https://arxiv.org/abs/{self.arxiv_id}"
+
+    @property
+    def pdf_url(self) -> str:
+        return f"https://arxiv.org/pdf/{self.arxiv_id}"
+
+
+class Paper(PaperLinks, models.Model):
     class Source(models.TextChoices):
         HF = "hf", "Hugging Face"
         ARXIV = "arxiv", "arXiv"
@@ -97,18 +116,6 @@ class Paper(models.Model):
 
     def __str__(self):
         return f"{self.arxiv_id} {self.title[:80]}"
-
-    @property
-    def hf_url(self) -> str:
-        return f"https://huggingface.co/papers/{self.arxiv_id}"
-
-    @property
-    def abs_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
-
-    @property
-    def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
     @property
     def github_link(self) -> str:

@@ -40,6 +40,19 @@ def _isolated_cache():
     yield
 
 
+@pytest.fixture
+def fresh_pools():
+    """The default topics, and no edition pool cached by an earlier test
+    (pools are kept per process): for tests that select, assemble or send."""
+    from newsletter.digest.pool import pools_forget
+    from tests.digest_support import topics_default
+
+    topics_default()
+    pools_forget()
+    yield
+    pools_forget()
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

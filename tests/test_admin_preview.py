@@ -10,15 +10,14 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from newsletter.digest.pool import pools_forget
 from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
 from subscribers.models import Suppression
 from subscribers.suppression import suppression_add
-from tests.digest_support import DAY, edition_small, reader_make, topic, topics_default, use_fake_postmark
+from tests.digest_support import DAY, edition_small, reader_make, topic, use_fake_postmark
 from tests.fake_provider import FakePostmark
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 # Per-send parts: the signed tokens in links (they name the reader and are
 # minted per message).
@@ -28,14 +27,6 @@ MAILTO_TOKEN = re.compile(r"unsubscribe%20[A-Za-z0-9_:.\-]+")
 
 def tokens_out(text: str) -> str:
     return MAILTO_TOKEN.sub("unsubscribe%20<token>", TOKEN.sub(r"/\1/<token>/", text))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
 
 
 @pytest.fixture

@@ -9,22 +9,13 @@ import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
 
-from newsletter.digest.pool import pools_forget
 from newsletter.models import Delivery, Paper
 from tests.conftest import free_port
-from tests.digest_support import edition_small, reader_make, topics_default, use_fake_postmark
+from tests.digest_support import edition_small, reader_make, use_fake_postmark
 from tests.fake_provider import FakePostmark
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 NOON = datetime(2025, 7, 10, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
 
 
 def run(*args) -> tuple[str, str]:

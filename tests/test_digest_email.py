@@ -20,17 +20,9 @@ from newsletter.digest.render import digest_render_naive, parts_get
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from newsletter.models import Edition, Topic
 from subscribers.tokens import token_make, token_read
-from tests.digest_support import DAY, edition_small, paper_make, reader_make, topics_default
+from tests.digest_support import DAY, edition_small, paper_make, reader_make
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 def html_of(message) -> str:

@@ -4,20 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter.digest.pool import pools_forget
 from newsletter.models import Delivery, Edition, Paper
 from subscribers.tokens import token_make
-from tests.digest_support import DAY, edition_small, paper_make, reader_make, topics_default
+from tests.digest_support import DAY, edition_small, paper_make, reader_make
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 def test_edition_page_lists_visible_papers_pins_first_with_the_note(client):

@@ -4,20 +4,12 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter.digest.pool import pool_get, pools_forget
+from newsletter.digest.pool import pool_get
 from newsletter.digest.ranking import paper_attention
 from newsletter.digest.selection import Reader, digest_select, keywords_parse
-from tests.digest_support import DAY, edition_small, paper_make, topic, topics_default
+from tests.digest_support import DAY, edition_small, paper_make, topic
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 def reader(*slugs, keywords=(), pk=1, weekly=False) -> Reader:

@@ -8,7 +8,6 @@ import pytest
 import time_machine
 from django.db import connection
 
-from newsletter.digest.pool import pools_forget
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send, deliveries_sweep
 from newsletter.models import Delivery, Edition, Paper
@@ -25,17 +24,9 @@ from tests.digest_support import (
 )
 from tests.fake_provider import FakePostmark
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
 S = Delivery.Status
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
 
 
 @pytest.fixture

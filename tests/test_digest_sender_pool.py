@@ -7,24 +7,15 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from newsletter.digest.pool import pools_forget
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send
 from newsletter.models import Delivery
-from tests.digest_support import edition_small, reader_make, topics_default, use_fake_postmark
+from tests.digest_support import edition_small, reader_make, use_fake_postmark
 from tests.fake_provider import FakePostmark
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
 S = Delivery.Status
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
 
 
 def test_many_in_flight_each_reader_once_with_few_queries(settings):

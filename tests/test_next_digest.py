@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from newsletter.digest.pool import pool_fingerprint, pools_forget
+from newsletter.digest.pool import pool_fingerprint
 from newsletter.digest.run import digests_run
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send
@@ -15,20 +15,12 @@ from newsletter.models import Delivery, Edition, PaperTopic
 from subscribers.models import Subscriber
 from subscribers.suppression import is_suppressed
 from tests import provider_payloads as p
-from tests.digest_support import DAY, edition_small, paper_make, reader_make, topic, topics_default
+from tests.digest_support import DAY, edition_small, paper_make, reader_make, topic
 from tests.digest_support import use_fake_postmark as use_fake_postmark_api
 from tests.event_helpers import process_pending
 from tests.fake_provider import FakePostmark
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_pools():
-    topics_default()
-    pools_forget()
-    yield
-    pools_forget()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 @pytest.fixture

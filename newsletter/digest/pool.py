@@ -19,7 +19,7 @@ from datetime import date
 from django.db.models import Count, Max, Q
 
 from newsletter.digest.ranking import paper_attention, paper_boost, paper_recency, topic_weight
-from newsletter.models import Edition, Paper, PaperTopic, Topic
+from newsletter.models import Edition, Paper, PaperLinks, PaperTopic, Topic
 
 POOLS_KEPT = 4
 PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
@@ -34,7 +34,7 @@ def safe_url(url: str | None) -> str:
 
 
 @dataclass(slots=True)
-class PoolPaper:
+class PoolPaper(PaperLinks):
     index: int
     arxiv_id: str
     title: str
@@ -65,18 +65,6 @@ class PoolPaper:
         self.strong_lower = self.strong_text.lower()
         self.weak_lower = self.weak_text.lower()
         self.topic_ids = tuple(t for t, _, _, _ in self.topics)
-
-    @property
-    def hf_url(self) -> str:
-        return f"https://huggingface.co/papers/{self.arxiv_id}"
-
-    @property
-    def abs_url(self) -> str:
-        return f"https://arxiv.org/abs/{self.arxiv_id}"
-
-    @property
-    def pdf_url(self) -> str:
-        return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
 
 @dataclass
