@@ -257,7 +257,15 @@ class Window:
 
     # A job for a sending thread.
     def _deliver(self, item, connection_get) -> None:
-        self._answers.put(self._attempt(item, connection_get))
+        from newsletter.digest.send import Verdict
+
+        try:
+            attempt = self._attempt(item, connection_get)
+        except Exception as exc:  # the chunk's thread waits for an answer to every claimed digest
+            log.exception("delivery %s: unexpected error around the send", item.row.pk)
+            reason = f"could not send: {exc.__class__.__name__}: {exc}"
+            attempt = Attempt(item, exc=exc, verdict=Verdict("failed", reason))
+        self._answers.put(attempt)
 
     def _attempt(self, item, connection_get) -> Attempt:
         from newsletter.digest.send import failure_classify, retry_delay
