@@ -25,29 +25,9 @@ BOUNCE_WARN = 0.02
 BOUNCE_MAX = 0.05
 
 
-@dataclass
-class DayStats:
-    day: date
-    active: int = 0
-    confirmations: int = 0
-    unsubscribes: int = 0
-    sent: int = 0
-    bounces: int = 0
-    complaints: int = 0
+class _Rates:
+    """Bounce and complaint rates of what was sent (None: nothing was)."""
 
-    @property
-    def bounce_rate(self) -> float | None:
-        return self.bounces / self.sent if self.sent else None
-
-    @property
-    def complaint_rate(self) -> float | None:
-        return self.complaints / self.sent if self.sent else None
-
-
-@dataclass
-class Dashboard:
-    days: list[DayStats]
-    active_now: int
     sent: int
     bounces: int
     complaints: int
@@ -59,6 +39,26 @@ class Dashboard:
     @property
     def complaint_rate(self) -> float | None:
         return self.complaints / self.sent if self.sent else None
+
+
+@dataclass
+class DayStats(_Rates):
+    day: date
+    active: int = 0
+    confirmations: int = 0
+    unsubscribes: int = 0
+    sent: int = 0
+    bounces: int = 0
+    complaints: int = 0
+
+
+@dataclass
+class Dashboard(_Rates):
+    days: list[DayStats]
+    active_now: int
+    sent: int
+    bounces: int
+    complaints: int
 
     @property
     def bounce_level(self) -> str:

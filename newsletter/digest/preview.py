@@ -78,7 +78,8 @@ def _preheader(*, digest_pool, reader: Reader, selection) -> str:
     return values["preheader"]
 
 
-def _reader_warning(subscriber: Subscriber) -> str:
+def reader_blockers(subscriber: Subscriber) -> list[str]:
+    """Why the sender would not mail this reader, in words ("paused", ...); empty: it would."""
     blockers = []
     if subscriber.status != Subscriber.Status.ACTIVE:
         blockers.append(subscriber.get_status_display().lower())
@@ -86,6 +87,11 @@ def _reader_warning(subscriber: Subscriber) -> str:
         blockers.append("paused")
     if is_suppressed(subscriber.email):
         blockers.append("on the suppression list")
+    return blockers
+
+
+def _reader_warning(subscriber: Subscriber) -> str:
+    blockers = reader_blockers(subscriber)
     if not blockers:
         return ""
     return f"{subscriber.email} is {', '.join(blockers)}: the sender would not mail them."

@@ -3,9 +3,9 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.digest.build import digest_for
+from newsletter.digest.preview import reader_blockers
 from newsletter.selectors import latest_edition_date
 from subscribers.models import Subscriber
-from subscribers.suppression import is_suppressed
 
 
 class Command(BaseCommand):
@@ -29,13 +29,7 @@ class Command(BaseCommand):
             day = latest_edition_date()
             if day is None:
                 raise CommandError("there is no edition with papers yet")
-        blockers = []
-        if subscriber.status != Subscriber.Status.ACTIVE:
-            blockers.append(subscriber.get_status_display().lower())
-        if subscriber.paused:
-            blockers.append("paused")
-        if is_suppressed(subscriber.email):
-            blockers.append("suppressed")
+        blockers = reader_blockers(subscriber)
         if blockers:
             self.stderr.write(f"note: {subscriber.email} is {', '.join(blockers)}: no digest would be sent")
         digest = digest_for(subscriber=subscriber, day=day)
