@@ -25,6 +25,7 @@ from newsletter.ingest.records import (
     RecordError,
     SourceError,
     text_clean,
+    utc_datetime,
 )
 from newsletter.ingest.store import records_store
 from newsletter.models import split_arxiv_id
@@ -101,11 +102,8 @@ def _when(entry: ET.Element, tag: str, *, required: bool) -> datetime | None:
             raise RecordError(f"no <{tag}> date")
         return None
     try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        # Near year 1 or 9999 an offset pushes the UTC time out of range.
-        return value.astimezone(UTC)
-    except (ValueError, OverflowError):
+        return utc_datetime(raw)
+    except ValueError:
         raise RecordError(f"<{tag}> is not a date: {raw[:40]!r}") from None
 
 

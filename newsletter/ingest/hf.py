@@ -10,12 +10,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from django.conf import settings
 
 from newsletter.ingest.fetch import http_get
-from newsletter.ingest.records import DocumentError, IngestReport, PaperRecord, RecordError, text_clean
+from newsletter.ingest.records import (
+    DocumentError,
+    IngestReport,
+    PaperRecord,
+    RecordError,
+    text_clean,
+    utc_datetime,
+)
 from newsletter.ingest.store import records_store
 from newsletter.models import split_arxiv_id
 
@@ -54,11 +61,8 @@ def _datetime(value, field: str) -> datetime | None:
     if not isinstance(value, str) or len(value) > 40:
         raise RecordError(f"{field} is not a date")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-        # Near year 1 or 9999 an offset pushes the UTC time out of range.
-        return parsed.astimezone(UTC)
-    except (ValueError, OverflowError):
+        return utc_datetime(value)
+    except ValueError:
         raise RecordError(f"{field} is not a date: {value!r}") from None
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 # Control characters other than whitespace (C0, DEL, C1): never part of a
 # title or a name, and NUL cannot be stored in PostgreSQL text or jsonb.
@@ -18,6 +18,18 @@ def text_clean(value: str) -> str:
     U+FFFD. Markup is kept as text (templates escape it)."""
     value = _CONTROL_RE.sub(lambda m: " " if m.group().isspace() else "", value)
     return " ".join(_SURROGATE_RE.sub("\ufffd", value).split())
+
+
+def utc_datetime(raw: str) -> datetime:
+    """An ISO 8601 time in UTC ("Z" allowed; no offset means UTC). ValueError
+    if it is not one."""
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        # Near year 1 or 9999 an offset pushes the UTC time out of range.
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValueError(str(exc)) from None
 
 
 class RecordError(ValueError):
