@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -219,3 +220,20 @@ def hf_paged(items_by_day: dict[str, list[dict]], *, rejected: tuple[str, ...] =
         return Reply(200, items_by_day.get(day, [])[page * limit:(page + 1) * limit])
 
     return respond
+
+
+@contextmanager
+def sources_serving(settings, **overrides):
+    """A fake Hugging Face API and a fake arXiv API, the settings pointed at
+    them (no arXiv throttle), plus ``overrides`` (setting name -> value)."""
+    hf, arxiv = FakeSource().start(), FakeSource().start()
+    settings.HF_API_URL = hf.url
+    settings.ARXIV_API_URL = arxiv.url
+    settings.ARXIV_REQUEST_INTERVAL_SECONDS = 0
+    for name, value in overrides.items():
+        setattr(settings, name, value)
+    try:
+        yield hf, arxiv
+    finally:
+        hf.stop()
+        arxiv.stop()

@@ -10,7 +10,7 @@ import time_machine
 from django.core.management import CommandError, call_command
 
 from newsletter.models import Paper
-from tests.fake_sources import FakeSource, Reply, arxiv_paged, atom_entry, hf_item, hf_paged
+from tests.fake_sources import Reply, arxiv_paged, atom_entry, hf_item, hf_paged, sources_serving
 
 pytestmark = pytest.mark.django_db
 
@@ -28,15 +28,8 @@ def run(*args, stderr=None):
 
 @pytest.fixture
 def sources(settings):
-    hf, arxiv = FakeSource().start(), FakeSource().start()
-    settings.HF_API_URL = hf.url
-    settings.ARXIV_API_URL = arxiv.url
-    settings.ARXIV_REQUEST_INTERVAL_SECONDS = 0
-    settings.INGEST_HTTP_RETRIES = 1
-    settings.INGEST_HTTP_BACKOFF_SECONDS = 0
-    yield hf, arxiv
-    hf.stop()
-    arxiv.stop()
+    with sources_serving(settings, INGEST_HTTP_RETRIES=1, INGEST_HTTP_BACKOFF_SECONDS=0) as pair:
+        yield pair
 
 
 def test_sample_file_ends_with_one_summary_line():

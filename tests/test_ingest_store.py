@@ -11,7 +11,7 @@ from newsletter.ingest.hf import papers_ingest_hf
 from newsletter.ingest.records import PaperRecord
 from newsletter.ingest.store import records_store
 from newsletter.models import Paper, PaperTopic, Topic
-from tests.fake_sources import FakeSource, Reply, atom_entry, atom_feed, hf_item
+from tests.fake_sources import Reply, atom_entry, atom_feed, hf_item, sources_serving
 
 pytestmark = pytest.mark.django_db
 
@@ -20,14 +20,8 @@ DAY = date(2025, 8, 5)
 
 @pytest.fixture
 def sources(settings):
-    hf, arxiv = FakeSource().start(), FakeSource().start()
-    settings.HF_API_URL = hf.url
-    settings.ARXIV_API_URL = arxiv.url
-    settings.ARXIV_REQUEST_INTERVAL_SECONDS = 0
-    settings.INGEST_HTTP_BACKOFF_SECONDS = 0
-    yield hf, arxiv
-    hf.stop()
-    arxiv.stop()
+    with sources_serving(settings, INGEST_HTTP_BACKOFF_SECONDS=0) as pair:
+        yield pair
 
 
 def serve(hf, arxiv, *, items=None, entries=None):

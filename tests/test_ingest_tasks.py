@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 
 from newsletter.models import Paper
 from newsletter.tasks import ingest_arxiv_daily, ingest_hf_recent
-from tests.fake_sources import FakeSource, Reply, atom_entry, atom_feed, hf_item, hf_paged
+from tests.fake_sources import Reply, atom_entry, atom_feed, hf_item, hf_paged, sources_serving
 from tests.test_config_errors import run_manage
 
 PRINT_SCHEDULE = (
@@ -53,14 +53,8 @@ def test_bad_ingest_setting_is_one_clear_line(overrides, expected):
 
 @pytest.fixture
 def sources(settings):
-    hf, arxiv = FakeSource().start(), FakeSource().start()
-    settings.HF_API_URL = hf.url
-    settings.ARXIV_API_URL = arxiv.url
-    settings.ARXIV_REQUEST_INTERVAL_SECONDS = 0
-    settings.INGEST_HTTP_RETRIES = 0
-    yield hf, arxiv
-    hf.stop()
-    arxiv.stop()
+    with sources_serving(settings, INGEST_HTTP_RETRIES=0) as pair:
+        yield pair
 
 
 @pytest.mark.django_db
