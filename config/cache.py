@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -26,7 +26,27 @@ def _warn(operation: str, exc: Exception) -> None:
                        type(exc).__name__)
 
 
+class _ReusedClients(RedisCacheClient):
+    """One redis client per connection pool, kept: Django builds a new one for
+    every cache call, and building its table of response callbacks costs
+    more than a cache hit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients: dict = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = _ReusedClients
     def get(self, key, default=None, version=None):
         try:
             return super().get(key, default, version)

@@ -80,9 +80,21 @@ class Choices:
         subscriber.timezone = self.timezone
         subscriber.send_hour = self.send_hour
 
-    def apply_topics(self, subscriber: Subscriber) -> None:
-        """Set the topics of a saved reader; topics retired since are dropped."""
-        subscriber.topics.set(Topic.objects.filter(slug__in=self.topics, active=True))
+    def apply_topics(
+        self, subscriber: Subscriber, *, rows: list[Topic] | None = None, new: bool = False
+    ) -> None:
+        """Set the topics of a saved reader; topics retired since are dropped.
+        ``rows``: the Topic rows of these choices when the caller has them
+        (the signup form just read them); ``new``: the reader has no topics
+        yet, so they are inserted without first reading what is there."""
+        if rows is None:
+            rows = list(Topic.objects.filter(slug__in=self.topics, active=True))
+        rows = [topic for topic in rows if topic.active]
+        if new:
+            through = Subscriber.topics.through
+            through.objects.bulk_create([through(subscriber_id=subscriber.pk, topic_id=t.pk) for t in rows])
+        else:
+            subscriber.topics.set(rows)
 
 
 def address_checked(email: str) -> str:
@@ -131,8 +143,11 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
     Safe to call twice: the second call asks for one more confirmation.
     """
     email = address_checked(email)
+    topics = list(topics)
     choices = Choices.build(topics=topics, keywords=keywords, frequency=frequency, weekday=weekday,
                             timezone=timezone, send_hour=send_hour)
+    # The form hands over the Topic rows it just read: no need to read them again.
+    rows = topics if all(isinstance(t, Topic) for t in topics) else None
     if is_blocked_for_signup(email):
         logger.info("signup ignored: address is suppressed")
         return SignupOutcome.SUPPRESSED
@@ -153,7 +168,7 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
                 if subscriber is None:
                     raise
             else:
-                choices.apply_topics(subscriber)
+                choices.apply_topics(subscriber, rows=rows, new=True)
                 _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                                 user_agent=user_agent, source=source)
                 confirmations.confirmation_enqueue(subscriber_id=subscriber.pk)
@@ -166,7 +181,7 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
             subscriber.confirmation_requested_at = now
             subscriber.confirmation_sent_at = None
             subscriber.save()
-            choices.apply_topics(subscriber)
+            choices.apply_topics(subscriber, rows=rows)
             outcome = SignupOutcome.RESENT
         elif subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             subscriber.pending_choices = asdict(choices)
