@@ -5,6 +5,8 @@ import re
 from django.db import models
 from django.utils import timezone
 
+from newsletter.ingest.records import surrogates_replaced
+
 # ASCII only: \d would also accept other scripts' digits ("٢٥٠٧.٠٦٦٠٧"), and
 # \Z, unlike $, does not match before a final line break.
 ARXIV_ID_RE = re.compile(
@@ -116,6 +118,20 @@ class Paper(PaperLinks, models.Model):
 
     def __str__(self):
         return f"{self.arxiv_id} {self.title[:80]}"
+
+    def save(self, *args, **kwargs):
+        # Ingestion cleans what it stores, but an editor can type a lone
+        # surrogate as a JSON escape in the admin ("\ud800" among the
+        # authors): no page and no database text can encode it, so it is
+        # replaced wherever a paper is saved.
+        for field in self._meta.concrete_fields:
+            value = getattr(self, field.attname)
+            if isinstance(value, str):
+                setattr(self, field.attname, surrogates_replaced(value))
+            elif isinstance(value, list):
+                setattr(self, field.attname,
+                        [surrogates_replaced(v) if isinstance(v, str) else v for v in value])
+        super().save(*args, **kwargs)
 
     @property
     def github_link(self) -> str:

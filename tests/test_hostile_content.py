@@ -13,7 +13,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 from django.utils import timezone
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newsletter.ingest.files import papers_ingest_file
@@ -112,6 +112,9 @@ texts = st.one_of(hostile_text, st.sampled_from(HOSTILE_STRINGS))
     title=texts.filter(str.strip), abstract=texts, author=texts,
     link=st.one_of(texts, st.sampled_from(BAD_LINKS)),
 )
+# Lone surrogates (as an editor can type them in the admin's JSON): stored as U+FFFD.
+@example(title="0", abstract="", author="\ud800", link="")
+@example(title="0", abstract="", author="", link="\ud800")
 def test_any_paper_text_renders_inert_on_the_front_page(client, title, abstract, author, link):
     with transaction.atomic():
         cache.clear()  # the list is cached by a fingerprint of the day's papers

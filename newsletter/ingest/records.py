@@ -12,12 +12,17 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
 
+def surrogates_replaced(value: str) -> str:
+    """``value`` with every lone surrogate as U+FFFD: storable and encodable."""
+    return _SURROGATE_RE.sub("\ufffd", value)
+
+
 def text_clean(value: str) -> str:
     """Text as it can be stored and shown: runs of whitespace become one
     space, other control characters are dropped, lone surrogates become
     U+FFFD. Markup is kept as text (templates escape it)."""
     value = _CONTROL_RE.sub(lambda m: " " if m.group().isspace() else "", value)
-    return " ".join(_SURROGATE_RE.sub("\ufffd", value).split())
+    return " ".join(surrogates_replaced(value).split())
 
 
 def utc_datetime(raw: str) -> datetime:
