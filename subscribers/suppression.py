@@ -34,7 +34,7 @@ def is_blocked_for_signup(email: str) -> bool:
 def suppressed_among(emails: Iterable[str]) -> set[str]:
     """The addresses of ``emails`` that are suppressed, in one query."""
     by_hash = {email_hash(e): e for e in emails}
-    hashes = Suppression.objects.filter(email_hash__in=list(by_hash), lifted_at__isnull=True).values_list(
+    hashes = Suppression.objects.filter(email_hash__any_of=list(by_hash), lifted_at__isnull=True).values_list(
         "email_hash", flat=True
     )
     return {by_hash[h] for h in hashes}

@@ -47,6 +47,35 @@ def test_many_in_flight_each_reader_once_with_few_queries(settings):
     assert len(queries) <= len(ids) + 20
 
 
+def test_claims_and_records_find_their_rows_by_key_only(require_postgres, settings):
+    """Never through the status index: every digest passes through 'sending',
+    so its dead entries pile up and a scan of them grows with the morning."""
+    settings.DIGEST_SEND_CONCURRENCY = 4
+    edition_small()
+    for i in range(12):
+        reader_make(f"r{i}@example.org", topics=("quantization-compression",))
+    ids = deliveries_plan(now=T0).delivery_ids
+    with FakePostmark() as fake:
+        use_fake_postmark(settings, fake)
+        with CaptureQueriesContext(connection) as queries:
+            deliveries_send(delivery_ids=ids)
+    batches = [q["sql"] for q in queries if q["sql"].startswith("UPDATE") and "unnest(" in q["sql"]]
+    assert {"claimed_at" in sql for sql in batches} == {True, False}, "claims and records both seen"
+    with connection.cursor() as cursor:
+        # Statistics taken now say no row is pending or sending (as on a
+        # morning's first chunks, before autovacuum has seen the new rows),
+        # which makes the status index look like the cheap way in.
+        cursor.execute("ANALYZE newsletter_delivery")
+        cursor.execute("SET enable_seqscan = off")  # on a big table: which index?
+        try:
+            for sql in batches:
+                cursor.execute("EXPLAIN " + sql)
+                plan = "\n".join(row[0] for row in cursor.fetchall())
+                assert "newsletter_delivery_pkey" in plan and "delivery_status_claimed_idx" not in plan, plan
+        finally:
+            cursor.execute("RESET enable_seqscan")
+
+
 def test_a_429_hands_back_what_was_not_tried_without_counting_an_attempt(settings):
     settings.DIGEST_SEND_CONCURRENCY = 2
     edition_small()

@@ -38,7 +38,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management import call_command
 from django.db import connection, connections
-from django.db.models import Count
 from django.utils import timezone
 
 from newsletter.benchdata import _rows_insert
@@ -55,6 +54,7 @@ DOMAIN = "bench-delivery.example.org"
 TOKEN = "bench-delivery-token"  # noqa: S105 - the fake provider's, on 127.0.0.1
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles")
 FINAL = (Delivery.Status.SENT, Delivery.Status.FAILED, Delivery.Status.SKIPPED)
+UNFINISHED = (Delivery.Status.PENDING, Delivery.Status.SENDING)
 
 
 @dataclass
@@ -77,6 +77,10 @@ class RunResult:
     queries_per_delivery: float
     limit_cpu_ms_per_message: float  # sending processes' CPU time per message accepted
     pipeline_cpu_ms_per_message: float  # workers' CPU time (planning included) per digest sent
+    # The other programs' CPU per message during each run: the fake provider,
+    # PostgreSQL's processes, Redis (they share the same cores).
+    limit_cpu_others_ms: dict
+    pipeline_cpu_others_ms: dict
     sent: int
     skipped: int
     failed: int
@@ -101,10 +105,16 @@ class RunResult:
             f"({self.worker_peak_rss_sum_mb:.0f} MB all) · "
             f"{self.queries_per_delivery:.2f} queries/delivery · "
             f"CPU per message: limit {self.limit_cpu_ms_per_message:.2f} ms, "
-            f"pipeline {self.pipeline_cpu_ms_per_message:.2f} ms · "
+            f"pipeline {self.pipeline_cpu_ms_per_message:.2f} ms; "
+            f"others: limit {_others(self.limit_cpu_others_ms)}, "
+            f"pipeline {_others(self.pipeline_cpu_others_ms)} · "
             f"sent {self.sent:,}, skipped {self.skipped:,}, failed {self.failed:,} · "
             f"duplicates {self.duplicates} · losses {self.losses} · load {self.load_average:.1f}"
         )
+
+
+def _others(cpu: dict) -> str:
+    return " ".join(f"{name} {ms:.2f}" for name, ms in cpu.items())
 
 
 # --- the dedicated database -----------------------------------------------------------
@@ -218,7 +228,7 @@ def fake_provider(*, latency_ms: float):
     url = f"http://127.0.0.1:{port}/"
     try:
         _wait(lambda: _try(lambda: _get_json(url + "_fake/stats")), 30, "the fake provider to listen")
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -257,6 +267,30 @@ def _peak_rss_mb(pid: int) -> float:
     except OSError:
         pass
     return 0.0
+
+
+OTHER_PROGRAMS = {"postgres": "postgres", "redis-server": "redis"}
+
+
+def _cpu_others(provider_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the fake provider, by PostgreSQL (live
+    backends, plus the ended ones the postmaster has reaped) and by Redis."""
+    totals = dict.fromkeys(["provider", *OTHER_PROGRAMS.values()], 0.0)
+    totals["provider"] = _cpu_seconds(provider_pid)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = OTHER_PROGRAMS.get(text[text.find("(") + 1 : text.rfind(")")].split(":")[0])
+        if name:
+            fields = text.rpartition(")")[2].split()
+            totals[name] += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return totals
+
+
+def _cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
+    return {name: round((after[name] - before[name]) * 1000 / max(1, messages), 3) for name in after}
 
 
 @contextmanager
@@ -313,7 +347,7 @@ def message_sample():
                            delivery_id=0)
 
 
-def limit_run(*, messages: int, workers: int, threads: int, api_url: str, rate: float) -> float:
+def limit_run(*, messages: int, workers: int, threads: int, api_url: str, provider_pid: int, rate: float):
     """Messages per second straight to anymail's backend, same processes and threads."""
     template = message_sample()
     ctx = multiprocessing.get_context("spawn")
@@ -331,17 +365,19 @@ def limit_run(*, messages: int, workers: int, threads: int, api_url: str, rate: 
         proc.start()
     for _ in procs:  # every process has started Django and waits at the gate
         results.get(timeout=300)
+    others = _cpu_others(provider_pid)
     started = time.perf_counter()
     go.set()
     answers = [results.get(timeout=3600) for _ in procs]
     elapsed = time.perf_counter() - started
+    others = _cpu_per_message(others, _cpu_others(provider_pid), messages)
     sent = sum(ok for ok, _, _ in answers)
     for proc in procs:
         proc.join()
     if sent != messages:
         errors = [e for _, some, _ in answers for e in some]
         raise RuntimeError(f"limit run: {sent} of {messages} messages accepted; {errors}")
-    return messages / elapsed, sum(cpu for _, _, cpu in answers) * 1000 / messages
+    return messages / elapsed, sum(cpu for _, _, cpu in answers) * 1000 / messages, others
 
 
 # --- the pipeline run -----------------------------------------------------------------------------
@@ -364,8 +400,8 @@ def _steady_rate(stamps: list[float]) -> float:
     return (len(stamps) * 9 // 10 - len(stamps) // 10) / max(last - first, 1e-9)
 
 
-def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, rate: float,
-                 log_dir: Path, timeout: float) -> dict:
+def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, provider_pid: int,
+                 rate: float, log_dir: Path, timeout: float) -> dict:
     """Beat's step -> Deliveries -> Celery workers -> provider; figures of the run."""
     import redis
 
@@ -388,19 +424,22 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
         client.delete("email-rate:postmark")
     with celery_workers(count=workers, env=env, log_dir=log_dir) as procs:
         cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
+        others = _cpu_others(provider_pid)
         started_wall, started = time.time(), time.perf_counter()
         digests_schedule.delay()
 
         def finished() -> bool:
-            counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).values_list(
-                "status", "n"))
-            done = sum(counts.get(s, 0) for s in FINAL)
-            return done >= subscribers and done == sum(counts.values())
+            # An index probe while digests are under way; counting every row
+            # four times a second would load the database the run measures.
+            if Delivery.objects.filter(status__in=UNFINISHED).exists():
+                return False
+            return Delivery.objects.count() >= subscribers
 
         _wait(finished, timeout, "every Delivery to end sent, failed or skipped", every=0.25)
         elapsed = time.perf_counter() - started
         rss = [_peak_rss_mb(p.pid) for p in procs]
         cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
+        others_after = _cpu_others(provider_pid)
     queries = int(client.get(counter_key) or 0)
     client.delete(counter_key)
     accepted = _get_json(api_url + "_fake/accepted")
@@ -416,6 +455,7 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
         "rss_max": max(rss), "rss_sum": sum(rss),
         "queries_per_delivery": queries / max(1, final),
         "cpu_ms_per_message": cpu * 1000 / max(1, statuses["sent"]),
+        "cpu_others": _cpu_per_message(others, others_after, statuses["sent"]),
         "sent": statuses["sent"], "skipped": statuses["skipped"], "failed": statuses["failed"],
         "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
         # Marked sent but never reached the provider, or never finished.
@@ -432,14 +472,16 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
         readers_seed(count=subscribers)
         for latency in latencies:
             load = os.getloadavg()[0]
-            with fake_provider(latency_ms=latency) as api_url:
+            with fake_provider(latency_ms=latency) as (api_url, provider_pid):
                 progress(f"latency {latency:g} ms: limit run ({limit_messages:,} messages) ...")
-                limit, limit_cpu = limit_run(messages=limit_messages, workers=workers, threads=threads,
-                                             api_url=api_url, rate=rate)
+                limit, limit_cpu, limit_others = limit_run(
+                    messages=limit_messages, workers=workers, threads=threads, api_url=api_url,
+                    provider_pid=provider_pid, rate=rate,
+                )
                 _post(api_url + "_fake/reset")
                 progress(f"latency {latency:g} ms: pipeline run ({subscribers:,} readers) ...")
                 run = pipeline_run(subscribers=subscribers, workers=workers, threads=threads, api_url=api_url,
-                                   rate=rate, log_dir=log_dir, timeout=timeout)
+                                   provider_pid=provider_pid, rate=rate, log_dir=log_dir, timeout=timeout)
             pipeline = run["sent"] / run["elapsed"] if run["elapsed"] else 0.0
             results.append(RunResult(
                 subscribers=subscribers, latency_ms=latency, workers=workers, concurrency=threads,
@@ -449,6 +491,7 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
                 p50_s=run["p50"], p95_s=run["p95"], worker_peak_rss_mb=run["rss_max"],
                 worker_peak_rss_sum_mb=run["rss_sum"], queries_per_delivery=run["queries_per_delivery"],
                 limit_cpu_ms_per_message=limit_cpu, pipeline_cpu_ms_per_message=run["cpu_ms_per_message"],
+                limit_cpu_others_ms=limit_others, pipeline_cpu_others_ms=run["cpu_others"],
                 sent=run["sent"], skipped=run["skipped"], failed=run["failed"],
                 duplicates=run["duplicates"], losses=run["losses"], load_average=load,
             ))

@@ -44,8 +44,8 @@ def readers_history(
         return histories
     window_start = before - timedelta(days=settings.DIGEST_REPEAT_WINDOW_DAYS)
     rows = (
-        Delivery.objects.filter(subscriber_id__in=ids, edition__date__gte=window_start)
-        .exclude(pk__in=list(exclude_delivery_ids))
+        Delivery.objects.filter(subscriber_id__any_of=ids, edition__date__gte=window_start)
+        .exclude(pk__any_of=list(exclude_delivery_ids))
         .exclude(status=Delivery.Status.SKIPPED)
         .values_list("subscriber_id", "edition__date", "status", "reason", "paper_ids")
     )

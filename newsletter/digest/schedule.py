@@ -143,13 +143,35 @@ def deliveries_plan(
             return Plan(edition=None, reason="no edition with papers yet")
     due = readers_due(now=now, edition=edition, emails=emails, ignore_schedule=ignore_schedule)
     ids: list[int] = []
+    analyzed = 0
     for start in range(0, len(due), BATCH):
         with transaction.atomic():
             created = deliveries_insert(edition=edition, due=due[start : start + BATCH])
         ids.extend(created)
+        if created and len(ids) >= 2 * analyzed:  # after 1, 2, 4, 8 ... thousand rows
+            deliveries_statistics_refresh()
+            analyzed = len(ids)
         if on_batch is not None and created:
             on_batch(created)
     return Plan(edition=edition, delivery_ids=sorted(ids))
+
+
+def deliveries_statistics_refresh() -> None:
+    """Fresh PostgreSQL planner statistics for the deliveries table.
+
+    A morning's plan adds rows far faster than autovacuum looks at them. With
+    statistics from before them, "status = 'pending'" looks like a handful of
+    rows, so the senders' by-id reads and claims scanned every pending row
+    instead of looking up their own by primary key: each chunk then cost
+    more the more readers were due (a 20,000-reader run spent 3 ms per
+    16-row claim; the same claim by key takes 0.3 ms). Refreshed as the rows
+    double, so the statistics are never off by more than half, at a constant
+    cost per refresh (ANALYZE reads a fixed-size sample). SKIP_LOCKED: if
+    autovacuum holds the table, it is refreshing them already."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE (SKIP_LOCKED) {connection.ops.quote_name(Delivery._meta.db_table)}")
 
 
 def deliveries_insert(*, edition: Edition, due: list[tuple[int, str, datetime]]) -> list[int]:

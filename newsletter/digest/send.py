@@ -61,6 +61,7 @@ from newsletter.digest.pool import EditionPool, pool_get
 from newsletter.digest.render import parts_get
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
+from newsletter.lookups import pg_array
 from newsletter.models import Delivery
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppressed_among, suppression_add
@@ -247,13 +248,17 @@ def _skip_many(ids: list[int], reason: str) -> list[int]:
     if not ids:
         return []
     table = db_connection.ops.quote_name(Delivery._meta.db_table)
+    if db_connection.vendor == "postgresql":  # one parameter (see newsletter.lookups)
+        among, params = "id = ANY(%s::bigint[])", [pg_array(ids)]
+    else:
+        among, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
     sql = (
         f"UPDATE {table} SET status = %s, reason = %s, updated_at = %s "  # noqa: S608
-        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND status = %s RETURNING id"
+        f"WHERE {among} AND status = %s RETURNING id"
     )
     stamp = db_connection.ops.adapt_datetimefield_value(timezone.now())
     with db_connection.cursor() as cursor:
-        cursor.execute(sql, [S.SKIPPED, reason[:200], stamp, *ids, S.PENDING])
+        cursor.execute(sql, [S.SKIPPED, reason[:200], stamp, *params, S.PENDING])
         return [row[0] for row in cursor.fetchall()]
 
 
@@ -278,7 +283,7 @@ class _Assembler:
     def __init__(self, rows: list[Row]):
         self.topics: dict[int, set[int]] = {}
         for subscriber_id, topic_id in Subscriber.topics.through.objects.filter(
-            subscriber_id__in={r.subscriber_id for r in rows}
+            subscriber_id__any_of={r.subscriber_id for r in rows}
         ).values_list("subscriber_id", "topic_id"):
             self.topics.setdefault(subscriber_id, set()).add(topic_id)
         self.histories = readers_history(
@@ -340,9 +345,14 @@ def deliveries_send(*, delivery_ids: list[int]) -> ChunkOutcome:
 
     outcome = ChunkOutcome()
     now = timezone.now()
+    # By key alone, the status checked here: the key is the one index that
+    # always fits a chunk (see schedule.deliveries_statistics_refresh).
     rows = [
-        Row(*values) for values in Delivery.objects.filter(pk__in=list(delivery_ids), status=S.PENDING)
-        .order_by("pk").values_list(*ROW_FIELDS)
+        row for row in (
+            Row(*values) for values in Delivery.objects.filter(pk__any_of=list(delivery_ids))
+            .order_by("pk").values_list(*ROW_FIELDS)
+        )
+        if row.status == S.PENDING
     ]
     outcome.busy += sorted(set(delivery_ids) - {r.pk for r in rows})
     due = []
@@ -447,7 +457,8 @@ def deliveries_sweep(*, now: datetime | None = None) -> Sweep:
     )
     for start in range(0, len(requeue), 1000):
         # Touch them so the next sweep does not enqueue them again.
-        Delivery.objects.filter(pk__in=requeue[start : start + 1000], status=S.PENDING).update(updated_at=now)
+        batch = requeue[start : start + 1000]
+        Delivery.objects.filter(pk__any_of=batch, status=S.PENDING).update(updated_at=now)
     if interrupted or requeue:
         log.warning("sweep: %s interrupted, %s re-enqueued", interrupted, len(requeue))
     return Sweep(interrupted=interrupted, requeued=requeue)

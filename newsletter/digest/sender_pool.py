@@ -55,6 +55,7 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
+from newsletter.lookups import pg_array
 from newsletter.models import Delivery
 from newsletter.ratelimit import send_limiter_get
 
@@ -147,6 +148,14 @@ def _email_settings_changed(*, setting: str, **kwargs) -> None:
 
 # --- the database side: claims and results, a batch per statement ---------------------------
 
+# A status test the planner cannot answer from an index: the claims and
+# records find their rows by primary key only. Otherwise PostgreSQL may take
+# the (status, claimed_at) index for "status = 'sending'" (there are never
+# many): but every digest passes through that status, and until vacuum each
+# leaves a dead index entry that a bitmap scan reads again every time, so a
+# batch's cost grew with the number of digests sent before it.
+BY_KEY_ONLY = "(CASE WHEN {} THEN 1 ELSE 0 END) = 1"
+
 
 def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datetime) -> set[int]:
     """Claim the pending rows among ``selections`` ({id: (arXiv ids, how many
@@ -156,21 +165,39 @@ def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datet
     if not selections:
         return set()
     table = db.ops.quote_name(Delivery._meta.db_table)
-    papers = "CAST(v.papers AS jsonb)" if db.vendor == "postgresql" else "v.papers"
     stamp = db.ops.adapt_datetimefield_value(now)
-    values = ", ".join(["(%s, %s, %s)"] * len(selections))
+    rows = [(pk, ids, n) for pk, (ids, n) in selections.items()]
+    with_v, source, params = _values_source(rows, columns={"id": "bigint", "papers": "jsonb", "n": "int"})
     sql = (
-        f"WITH v(id, papers, n) AS (VALUES {values}) "  # noqa: S608
-        f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1, updated_at = %s, "
-        f"paper_ids = {papers}, for_you_count = v.n "
-        f"FROM v WHERE {table}.id = v.id AND {table}.status = %s "
+        f"{with_v}UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1, "  # noqa: S608
+        f"updated_at = %s, paper_ids = v.papers, for_you_count = v.n "
+        f"FROM {source} WHERE {table}.id = v.id AND {BY_KEY_ONLY.format(f'{table}.status = %s')} "
         f"AND ({table}.next_attempt_at IS NULL OR {table}.next_attempt_at <= %s) "
         f"RETURNING {table}.id"
     )
-    params = [x for pk, (ids, n) in selections.items() for x in (pk, json.dumps(ids), n)]
     with db.cursor() as cursor:
-        cursor.execute(sql, [*params, S.SENDING, stamp, stamp, S.PENDING, stamp])
+        head, tail = (params, []) if with_v else ([], params)
+        cursor.execute(sql, [*head, S.SENDING, stamp, stamp, *tail, S.PENDING, stamp])
         return {row[0] for row in cursor.fetchall()}
+
+
+def _values_source(rows: list[tuple], *, columns: dict[str, str]) -> tuple[str, str, list]:
+    """Rows as a table ``v`` with ``columns`` ({name: PostgreSQL type}) to
+    join in an UPDATE: (a WITH clause or "", what goes after FROM, the
+    parameters in order). Lists in a row go as JSON text.
+
+    On PostgreSQL, one array parameter per column through ``unnest``: the
+    statement's text is the same for any number of rows, so psycopg parses
+    it once per process, and the planner knows how many rows there are (it
+    does not for a function such as ``jsonb_to_recordset``). Elsewhere a
+    VALUES list."""
+    rows = [tuple(json.dumps(v) if isinstance(v, list) else v for v in row) for row in rows]
+    if db.vendor == "postgresql":
+        arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
+        source = f"unnest({arrays}) AS v({', '.join(columns)})"
+        return "", source, [pg_array(column) for column in zip(*rows, strict=True)]
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    return f"WITH v({', '.join(columns)}) AS (VALUES {values}) ", "v", [v for row in rows for v in row]
 
 
 def _sent_record(attempts: list[Attempt]) -> None:
@@ -188,18 +215,18 @@ def _sent_record(attempts: list[Attempt]) -> None:
     # (Raw SQL: Django's CASE for a hundred ids costs more to build than to run.)
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = db.ops.adapt_datetimefield_value(timezone.now())
-    values = ", ".join(["(%s, %s)"] * len(ids))
+    with_v, source, params = _values_source(list(ids.items()), columns={"id": "bigint", "mid": "text"})
+    in_state = f"{table}.status = %s OR ({table}.status = %s AND {table}.reason = %s)"
     sql = (
-        f"WITH v(id, mid) AS (VALUES {values}) "  # noqa: S608
-        f"UPDATE {table} SET status = %s, provider_message_id = (SELECT mid FROM v WHERE v.id = {table}.id), "
+        f"{with_v}UPDATE {table} SET status = %s, provider_message_id = v.mid, "  # noqa: S608
         "sent_at = %s, reason = '', error = '', next_attempt_at = NULL, updated_at = %s "
-        "WHERE id IN (SELECT id FROM v) AND (status = %s OR (status = %s AND reason = %s))"
+        f"FROM {source} WHERE {table}.id = v.id AND {BY_KEY_ONLY.format(in_state)}"
     )
-    params = [x for pair in ids.items() for x in pair]
+    head, tail = (params, []) if with_v else ([], params)
 
     def write() -> None:
         with db.cursor() as cursor:
-            cursor.execute(sql, [*params, S.SENT, stamp, stamp, S.SENDING, S.FAILED, INTERRUPTED])
+            cursor.execute(sql, [*head, S.SENT, stamp, stamp, *tail, S.SENDING, S.FAILED, INTERRUPTED])
 
     database_retrying(write, what=f"{len(ids)} accepted digests")
 
