@@ -1,9 +1,17 @@
 """The Celery app: ``celery -A config worker`` and ``celery -A config beat``."""
 
+import gc
 import os
 
 from celery import Celery
-from celery.signals import after_setup_logger, after_setup_task_logger, task_postrun, task_prerun
+from celery.signals import (
+    after_setup_logger,
+    after_setup_task_logger,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+    worker_ready,
+)
 
 from config.env import exit_on_config_error
 
@@ -50,3 +58,15 @@ def _flush_query_count(**kwargs):
     from newsletter.querycount import queries_count_flush
 
     queries_count_flush()
+
+
+@worker_ready.connect  # the process that runs tasks with --pool=solo (and prefork's parent)
+@worker_process_init.connect  # each prefork child
+def _gc_freeze(**kwargs):
+    # What is loaded by now (Django, Celery, the libraries, the app's modules)
+    # lives as long as the process. Python's full collections walked all of
+    # it again and again: ~8% of a sending worker's CPU (measured with
+    # gc.callbacks during bench_delivery). Frozen, the collector skips it;
+    # what tasks allocate is collected as before.
+    gc.collect()
+    gc.freeze()
