@@ -12,7 +12,7 @@ list, which it would escape element by element in Python. Elsewhere
 lookup unchanged.
 """
 
-from django.core.exceptions import EmptyResultSet
+from django.core.exceptions import EmptyResultSet, FieldError
 from django.db.models import Field, ForeignObject
 from django.db.models.lookups import In
 
@@ -29,17 +29,48 @@ def pg_array(values) -> str | None:
     return None
 
 
+# Fields whose preparation leaves an int (or a str) as it is: for these,
+# hundreds of plain values skip Django's per-value preparation.
+_PLAIN = {
+    int: {
+        "AutoField", "BigAutoField", "SmallAutoField", "IntegerField", "BigIntegerField", "SmallIntegerField",
+        "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField",
+    },
+    str: {"CharField", "TextField", "SlugField", "EmailField"},
+}
+
+
+def _plain(field, values: list) -> bool:
+    """True when every value is of the one Python type ``field`` stores as is."""
+    kind = type(values[0]) if values else None
+    if kind not in _PLAIN:
+        return False
+    if field.is_relation:  # a foreign key compares with its target's values
+        try:
+            field = field.target_field
+        except FieldError:  # several target fields
+            return False
+    return field.get_internal_type() in _PLAIN[kind] and all(type(v) is kind for v in values)
+
+
 class AnyOf(In):
     lookup_name = "any_of"
+
+    def get_prep_lookup(self):
+        if self.rhs_is_direct_value():
+            values = list(self.rhs)
+            if _plain(self.lhs.output_field, values):
+                return values
+        return super().get_prep_lookup()
 
     def as_postgresql(self, compiler, connection):
         if not self.rhs_is_direct_value():  # a subquery stays IN (SELECT ...)
             return self.as_sql(compiler, connection)
         field = self.lhs.output_field
-        values = [
-            field.get_db_prep_value(value, connection, prepared=True)
-            for value in dict.fromkeys(self.rhs) if value is not None  # NULL never equals anything
-        ]
+        # NULL never equals anything.
+        values = [value for value in dict.fromkeys(self.rhs) if value is not None]
+        if not _plain(field, values):
+            values = [field.get_db_prep_value(value, connection, prepared=True) for value in values]
         if not values:
             raise EmptyResultSet
         array = pg_array(values)

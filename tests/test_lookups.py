@@ -19,7 +19,7 @@ def topics():
 
 
 def _same(queryset_in, queryset_any):
-    assert sorted(queryset_in.values_list("pk", flat=True)) == sorted(queryset_any.values_list("pk", flat=True))
+    assert sorted(q.pk for q in queryset_in) == sorted(q.pk for q in queryset_any)
 
 
 def test_numbers_text_and_foreign_keys_match_the_in_lookup(topics):
@@ -33,6 +33,13 @@ def test_numbers_text_and_foreign_keys_match_the_in_lookup(topics):
     _same(PaperTopic.objects.filter(topic_id__in=pks), PaperTopic.objects.filter(topic_id__any_of=pks))
     _same(PaperTopic.objects.filter(topic__in=pks), PaperTopic.objects.filter(topic__any_of=pks))
     _same(Topic.objects.exclude(pk__in=pks), Topic.objects.exclude(pk__any_of=pks))
+
+
+def test_values_needing_preparation_are_prepared(topics):
+    # Not plain ints for an integer key: Django's own preparation converts them.
+    wanted = [str(topics[1].pk), topics[2].pk]
+    _same(Topic.objects.filter(pk__in=wanted), Topic.objects.filter(pk__any_of=wanted))
+    assert Topic.objects.filter(pk__any_of=wanted).count() == 2
 
 
 def test_empty_and_null_values(topics):

@@ -65,7 +65,9 @@ class RunResult:
     concurrency: int  # send threads per worker process
     rate_limit: float
     limit_messages: int
-    limit_per_s: float
+    limit_per_s: float  # the mean of the two limit runs, before and after the pipeline's
+    limit_before_per_s: float
+    limit_after_per_s: float
     pipeline_per_s: float
     pipeline_seconds: float
     pipeline_steady_per_s: float  # over the middle 80% of the messages
@@ -96,7 +98,8 @@ class RunResult:
         return (
             f"bench_delivery: {self.subscribers:,} readers · latency {self.latency_ms:g} ms · {limit}"
             f"{self.workers} workers x {self.concurrency} threads · "
-            f"limit {self.limit_per_s:,.0f} msg/s ({self.limit_messages:,} msgs) · "
+            f"limit {self.limit_per_s:,.0f} msg/s ({self.limit_messages:,} msgs; "
+            f"{self.limit_before_per_s:,.0f} before, {self.limit_after_per_s:,.0f} after) · "
             f"pipeline {self.pipeline_per_s:,.0f} msg/s ({self.pipeline_seconds:.1f} s; "
             f"steady {self.pipeline_steady_per_s:,.0f} msg/s) · "
             f"ratio {self.ratio:.0%} · "
@@ -473,19 +476,31 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
         for latency in latencies:
             load = os.getloadavg()[0]
             with fake_provider(latency_ms=latency) as (api_url, provider_pid):
-                progress(f"latency {latency:g} ms: limit run ({limit_messages:,} messages) ...")
-                limit, limit_cpu, limit_others = limit_run(
-                    messages=limit_messages, workers=workers, threads=threads, api_url=api_url,
-                    provider_pid=provider_pid, rate=rate,
-                )
-                _post(api_url + "_fake/reset")
+                # The limit is measured before and after the pipeline and the
+                # two averaged: on a shared machine the rate drifts over the
+                # minutes a run takes, and one side measured alone would
+                # carry that drift into the ratio.
+                def limit(when: str, latency: float = latency) -> tuple:
+                    progress(f"latency {latency:g} ms: limit run {when} ({limit_messages:,} messages) ...")
+                    result = limit_run(messages=limit_messages, workers=workers, threads=threads,
+                                       api_url=api_url, provider_pid=provider_pid, rate=rate)
+                    _post(api_url + "_fake/reset")
+                    return result
+
+                limits = [limit("before")]
                 progress(f"latency {latency:g} ms: pipeline run ({subscribers:,} readers) ...")
                 run = pipeline_run(subscribers=subscribers, workers=workers, threads=threads, api_url=api_url,
                                    provider_pid=provider_pid, rate=rate, log_dir=log_dir, timeout=timeout)
+                _post(api_url + "_fake/reset")
+                limits.append(limit("after"))
+            (before, before_cpu, before_others), (after, after_cpu, after_others) = limits
+            limit, limit_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
+            limit_others = {k: round((before_others[k] + after_others[k]) / 2, 3) for k in before_others}
             pipeline = run["sent"] / run["elapsed"] if run["elapsed"] else 0.0
             results.append(RunResult(
                 subscribers=subscribers, latency_ms=latency, workers=workers, concurrency=threads,
-                rate_limit=rate, limit_messages=limit_messages, limit_per_s=limit, pipeline_per_s=pipeline,
+                rate_limit=rate, limit_messages=limit_messages, limit_per_s=limit, limit_before_per_s=before,
+                limit_after_per_s=after, pipeline_per_s=pipeline,
                 pipeline_seconds=run["elapsed"], pipeline_steady_per_s=run["steady"],
                 ratio=pipeline / limit if limit else 0.0,
                 p50_s=run["p50"], p95_s=run["p95"], worker_peak_rss_mb=run["rss_max"],

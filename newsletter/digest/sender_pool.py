@@ -191,13 +191,16 @@ def _values_source(rows: list[tuple], *, columns: dict[str, str]) -> tuple[str, 
     it once per process, and the planner knows how many rows there are (it
     does not for a function such as ``jsonb_to_recordset``). Elsewhere a
     VALUES list."""
-    rows = [tuple(json.dumps(v) if isinstance(v, list) else v for v in row) for row in rows]
+    cols = [
+        [json.dumps(v) for v in col] if isinstance(col[0], list) else col for col in zip(*rows, strict=True)
+    ]
     if db.vendor == "postgresql":
         arrays = ", ".join(f"%s::{kind}[]" for kind in columns.values())
         source = f"unnest({arrays}) AS v({', '.join(columns)})"
-        return "", source, [pg_array(column) for column in zip(*rows, strict=True)]
+        return "", source, [pg_array(col) for col in cols]
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    return f"WITH v({', '.join(columns)}) AS (VALUES {values}) ", "v", [v for row in rows for v in row]
+    params = [v for row in zip(*cols, strict=True) for v in row]
+    return f"WITH v({', '.join(columns)}) AS (VALUES {values}) ", "v", params
 
 
 def _sent_record(attempts: list[Attempt]) -> None:
