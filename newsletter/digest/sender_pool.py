@@ -14,15 +14,15 @@ chunk's thread assembles digests and offers them to the window while the
 threads send the ones before; as answers come back, a batch is recorded and
 as many new digests are claimed as the batch freed, so the threads never
 wait for the slowest message of a group. Per batch (half the
-window) two statements:
+window) one statement on PostgreSQL (two elsewhere):
 
-* one ``UPDATE ... WHERE id IN (...) AND status='pending' RETURNING id``
-  claims the digests (pending -> sending, attempts + 1) and freezes each
-  one's chosen papers on its row (a retry re-sends the same digest): a row
-  another task holds is not returned, so it is not sent (at most once);
-* one UPDATE records every accepted message of the batch as sent, with its
-  provider message id; failures (rare) are recorded one by one exactly as a
-  single send would be.
+* an UPDATE records every accepted message of the batch as sent, with its
+  provider message id (on PostgreSQL as the statement's WITH clause);
+  failures (rare) are recorded one by one exactly as a single send would be;
+* an ``UPDATE ... AND status = 'pending' RETURNING id`` claims the next
+  digests (pending -> sending, attempts + 1) and freezes each one's chosen
+  papers on its row (a retry re-sends the same digest): a row another task
+  holds is not returned, so it is not sent (at most once).
 
 Claimed rows (``sending``) never outnumber the window: a worker killed
 mid-chunk leaves ``sending`` (ended ``interrupted`` by the sweep) only what
@@ -162,8 +162,48 @@ def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datet
     are "For you")}) whose retry time has come, freezing each one's papers on
     the row, in one statement. Returns the ids claimed by this call (and by no
     one else)."""
-    if not selections:
-        return set()
+    return record_and_claim(accepted={}, selections=selections, now=now)
+
+
+def record_and_claim(*, accepted: dict[int, str], selections: dict[int, tuple[list[str], int]],
+                     now: datetime) -> set[int]:
+    """Record ``accepted`` ({id: provider message id}) as sent, then claim
+    ``selections`` (see ``deliveries_claim``); returns the ids claimed.
+
+    On PostgreSQL both go in one statement (the record as a WITH clause):
+    half the statements, commits and round trips of a window. Writing the
+    record survives a database restart of a few seconds (``database_retrying``);
+    a claim in the same statement is then simply made again: a claim that did
+    not commit changed nothing."""
+    from newsletter.digest.send import database_retrying
+
+    claimed: set[int] = set()
+    what = f"{len(accepted)} accepted digests"
+
+    def claim(sql: str, params: list) -> None:
+        claimed.update(row[0] for row in _execute(sql, params, fetch=True))
+
+    if accepted and selections and db.vendor == "postgresql":
+        (sent_sql, sent_params), (claim_sql, claim_params) = (
+            _sent_statement(accepted), _claim_statement(selections, now)
+        )
+        sql, params = f"WITH sent AS ({sent_sql}) {claim_sql}", [*sent_params, *claim_params]
+        database_retrying(lambda: claim(sql, params), what=what)
+        return claimed
+    if accepted:
+        database_retrying(lambda: _execute(*_sent_statement(accepted)), what=what)
+    if selections:
+        claim(*_claim_statement(selections, now))
+    return claimed
+
+
+def _execute(sql: str, params: list, *, fetch: bool = False) -> list:
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall() if fetch else []
+
+
+def _claim_statement(selections: dict[int, tuple[list[str], int]], now: datetime) -> tuple[str, list]:
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = db.ops.adapt_datetimefield_value(now)
     rows = [(pk, ids, n) for pk, (ids, n) in selections.items()]
@@ -175,10 +215,35 @@ def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datet
         f"AND ({table}.next_attempt_at IS NULL OR {table}.next_attempt_at <= %s) "
         f"RETURNING {table}.id"
     )
-    with db.cursor() as cursor:
-        head, tail = (params, []) if with_v else ([], params)
-        cursor.execute(sql, [*head, S.SENDING, stamp, stamp, *tail, S.PENDING, stamp])
-        return {row[0] for row in cursor.fetchall()}
+    head, tail = (params, []) if with_v else ([], params)
+    return sql, [*head, S.SENDING, stamp, stamp, *tail, S.PENDING, stamp]
+
+
+def _sent_statement(accepted: dict[int, str]) -> tuple[str, list]:
+    """Every accepted message of a batch -> sent, with its message id. A very
+    slow answer may have let the sweep end the row as interrupted meanwhile;
+    the provider did accept it, so it is recorded as sent."""
+    from newsletter.digest.send import INTERRUPTED
+
+    table = db.ops.quote_name(Delivery._meta.db_table)
+    stamp = db.ops.adapt_datetimefield_value(timezone.now())
+    with_v, source, params = _values_source(list(accepted.items()), columns={"id": "bigint", "mid": "text"})
+    in_state = f"{table}.status = %s OR ({table}.status = %s AND {table}.reason = %s)"
+    sql = (
+        f"{with_v}UPDATE {table} SET status = %s, provider_message_id = v.mid, "  # noqa: S608
+        "sent_at = %s, reason = '', error = '', next_attempt_at = NULL, updated_at = %s "
+        f"FROM {source} WHERE {table}.id = v.id AND {BY_KEY_ONLY.format(in_state)}"
+    )
+    head, tail = (params, []) if with_v else ([], params)
+    return sql, [*head, S.SENT, stamp, stamp, *tail, S.SENDING, S.FAILED, INTERRUPTED]
+
+
+def _message_ids(attempts: list[Attempt]) -> dict[int, str]:
+    ids = {}
+    for attempt in attempts:
+        status = getattr(attempt.item.message, "anymail_status", None)
+        ids[attempt.item.row.pk] = str(getattr(status, "message_id", "") or "")[:200]
+    return ids
 
 
 def _values_source(rows: list[tuple], *, columns: dict[str, str]) -> tuple[str, str, list]:
@@ -201,37 +266,6 @@ def _values_source(rows: list[tuple], *, columns: dict[str, str]) -> tuple[str, 
     values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
     params = [v for row in zip(*cols, strict=True) for v in row]
     return f"WITH v({', '.join(columns)}) AS (VALUES {values}) ", "v", params
-
-
-def _sent_record(attempts: list[Attempt]) -> None:
-    """Every accepted message of a batch -> sent, with its message id, in one UPDATE."""
-    from newsletter.digest.send import INTERRUPTED, database_retrying
-
-    if not attempts:
-        return
-    ids = {}
-    for attempt in attempts:
-        status = getattr(attempt.item.message, "anymail_status", None)
-        ids[attempt.item.row.pk] = str(getattr(status, "message_id", "") or "")[:200]
-    # A very slow answer may have let the sweep end the row as interrupted
-    # meanwhile; the provider did accept it, so it is recorded as sent.
-    # (Raw SQL: Django's CASE for a hundred ids costs more to build than to run.)
-    table = db.ops.quote_name(Delivery._meta.db_table)
-    stamp = db.ops.adapt_datetimefield_value(timezone.now())
-    with_v, source, params = _values_source(list(ids.items()), columns={"id": "bigint", "mid": "text"})
-    in_state = f"{table}.status = %s OR ({table}.status = %s AND {table}.reason = %s)"
-    sql = (
-        f"{with_v}UPDATE {table} SET status = %s, provider_message_id = v.mid, "  # noqa: S608
-        "sent_at = %s, reason = '', error = '', next_attempt_at = NULL, updated_at = %s "
-        f"FROM {source} WHERE {table}.id = v.id AND {BY_KEY_ONLY.format(in_state)}"
-    )
-    head, tail = (params, []) if with_v else ([], params)
-
-    def write() -> None:
-        with db.cursor() as cursor:
-            cursor.execute(sql, [*head, S.SENT, stamp, stamp, *tail, S.SENDING, S.FAILED, INTERRUPTED])
-
-    database_retrying(write, what=f"{len(ids)} accepted digests")
 
 
 def hand_back(*, claimed: list[int], rest: list[int], until: datetime, error: str, outcome) -> None:
@@ -323,16 +357,26 @@ class Window:
 
     def _pump(self, *, block: bool) -> None:
         """Collect answers, record a batch of them, claim and hand out as many
-        digests as the window has room for. ``block``: wait for an answer when
-        nothing else can be done."""
+        digests as the window has room for (one statement for both on
+        PostgreSQL). ``block``: wait for an answer when nothing else can be done."""
         progressed = self._collect()
         in_flight = self.held - len(self.answered)
+        answered: list[Attempt] = []
         if self.answered and (len(self.answered) >= self.batch or in_flight == 0 or self.stopped.is_set()):
-            self._record()
-            progressed = True
+            answered, self.answered = self.answered, []
+            self.held -= len(answered)
         room = self.size - self.held
+        items = []
         if self.ready and not self.stopped.is_set() and room >= min(self.batch, len(self.ready)) and room > 0:
-            self._claim(room)
+            items = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
+        if answered or items:
+            accepted = [a for a in answered if a.sent]
+            claimed = record_and_claim(
+                accepted=_message_ids(accepted),
+                selections={p.row.pk: (p.paper_ids, p.for_you_count) for p in items}, now=timezone.now(),
+            )
+            self._recorded(answered, accepted)
+            self._hand_out(items, claimed)
             progressed = True
         if block and not progressed and self.held > len(self.answered):
             self.answered.append(self._answers.get())  # some thread always answers
@@ -347,10 +391,7 @@ class Window:
                 return got
             got = True
 
-    def _claim(self, room: int) -> None:
-        items = [self.ready.popleft() for _ in range(min(room, len(self.ready)))]
-        claimed = deliveries_claim(selections={p.row.pk: (p.paper_ids, p.for_you_count) for p in items},
-                                   now=timezone.now())
+    def _hand_out(self, items: list, claimed: set[int]) -> None:
         for item in items:
             if item.row.pk not in claimed:
                 self.outcome.busy.append(item.row.pk)  # another task has it
@@ -359,13 +400,11 @@ class Window:
             self.held += 1
             _threads.submit(lambda get, item=item: self._deliver(item, get))
 
-    def _record(self) -> None:
+    def _recorded(self, answered: list[Attempt], accepted: list[Attempt]) -> None:
+        """The answers of a batch whose accepted messages were just recorded
+        as sent: failures are recorded one by one, as a single send would be."""
         from newsletter.digest.send import _finish, _record_failure
 
-        answered, self.answered = self.answered, []
-        self.held -= len(answered)
-        accepted = [a for a in answered if a.sent]
-        _sent_record(accepted)
         self.outcome.sent += [a.item.row.pk for a in accepted]
         for attempt in answered:
             row = attempt.item.row
