@@ -303,6 +303,10 @@ class Window:
         self.stop_until: datetime | None = None
         self.stop_error = ""
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        # The chunk's thread sleeps until this many answers are waiting: a
+        # batch's worth, not one wake-up (and GIL hand-off) per answer.
+        self._wanted = 1
+        self._enough = threading.Event()
         self._limiter = send_limiter_get()
         _threads.ensure(self.size)
 
@@ -330,6 +334,8 @@ class Window:
             reason = f"could not send: {exc.__class__.__name__}: {exc}"
             attempt = Attempt(item, exc=exc, verdict=Verdict("failed", reason))
         self._answers.put(attempt)
+        if self._answers.qsize() >= self._wanted:
+            self._enough.set()
 
     def _attempt(self, item, connection_get) -> Attempt:
         from newsletter.digest.send import failure_classify, retry_delay
@@ -378,8 +384,15 @@ class Window:
             self._recorded(answered, accepted)
             self._hand_out(items, claimed)
             progressed = True
-        if block and not progressed and self.held > len(self.answered):
-            self.answered.append(self._answers.get())  # some thread always answers
+        in_flight = self.held - len(self.answered)
+        if block and not progressed and in_flight:
+            # Nothing can be recorded or claimed before a batch is answered
+            # (or everything in flight is): wait for that many answers. Every
+            # claimed digest is answered, so the wait always ends.
+            self._wanted = min(in_flight, max(1, self.batch - len(self.answered)))
+            self._enough.clear()
+            if self._answers.qsize() < self._wanted:
+                self._enough.wait()
             self._collect()
 
     def _collect(self) -> bool:
