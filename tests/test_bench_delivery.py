@@ -27,7 +27,7 @@ def test_a_small_run_reports_every_figure_with_nothing_lost(require_postgres, re
     call_command("bench_delivery", subscribers=300, latency_ms=[0.0], workers=1, concurrency=4,
                  limit_messages=150, timeout=120, json=True, stdout=out, stderr=StringIO())
     (result,) = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert REQUIRED <= set(result)
+    assert set(result) >= REQUIRED
     assert result["subscribers"] == 300
     assert result["sent"] + result["skipped"] + result["failed"] == 300
     assert result["sent"] > 250 and result["failed"] == 0

@@ -157,18 +157,12 @@ def _email_settings_changed(*, setting: str, **kwargs) -> None:
 BY_KEY_ONLY = "(CASE WHEN {} THEN 1 ELSE 0 END) = 1"
 
 
-def deliveries_claim(*, selections: dict[int, tuple[list[str], int]], now: datetime) -> set[int]:
-    """Claim the pending rows among ``selections`` ({id: (arXiv ids, how many
-    are "For you")}) whose retry time has come, freezing each one's papers on
-    the row, in one statement. Returns the ids claimed by this call (and by no
-    one else)."""
-    return record_and_claim(accepted={}, selections=selections, now=now)
-
-
 def record_and_claim(*, accepted: dict[int, str], selections: dict[int, tuple[list[str], int]],
                      now: datetime) -> set[int]:
     """Record ``accepted`` ({id: provider message id}) as sent, then claim
-    ``selections`` (see ``deliveries_claim``); returns the ids claimed.
+    the pending rows among ``selections`` ({id: (arXiv ids, how many are
+    "For you")}) whose retry time has come, freezing each one's papers on
+    the row. Returns the ids claimed by this call (and by no one else).
 
     On PostgreSQL both go in one statement (the record as a WITH clause):
     half the statements, commits and round trips of a window. Writing the
