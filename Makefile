@@ -64,7 +64,7 @@ chaos: setup-test
 	@rm -rf var/chaos
 	CHAOS_READERS=$(CHAOS_READERS) CHAOS_REDIS_OUTAGE_SECONDS=$${CHAOS_REDIS_OUTAGE_SECONDS:-30} \
 	CHAOS_REQUEUE_SECONDS=$${CHAOS_REQUEUE_SECONDS:-60} CHAOS_REPORT_DIR=var/chaos \
-	$(PY) -m pytest -p no:cacheprovider -v -m chaos tests/test_chaos.py $(PYTEST_ARGS); \
+	$(PY) -m pytest -p no:cacheprovider -v -m chaos tests/ops/test_chaos.py $(PYTEST_ARGS); \
 	status=$$?; $(PY) -m tests.chaos.report var/chaos; exit $$status
 
 lint: setup-test

@@ -68,7 +68,7 @@ MIDDLEWARE = [
     "config.errors.MethodNotAllowedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Before anything reads a body: refuses oversized webhook posts.
-    "subscribers.webhooks.WebhookGuardMiddleware",
+    "subscribers.provider_events.guard.WebhookGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from config.security import throttled_login
-from newsletter import admin_views
+from newsletter.admin import views as admin_views
 
 # Admin is the only authenticated area: throttle password guessing.
 admin.site.login = throttled_login(admin.site.login)

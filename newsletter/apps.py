@@ -6,4 +6,4 @@ class NewsletterConfig(AppConfig):
     verbose_name = "Newsletter"
 
     def ready(self):
-        from newsletter import lookups  # noqa: F401 - registers the any_of lookup
+        from config.lib import lookups  # noqa: F401 - registers the any_of lookup

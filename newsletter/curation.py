@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from newsletter.audit import editorial_log
+from config.lib.audit import editorial_log
 from newsletter.models import Paper, PaperTopic, Topic
 from newsletter.tagging import paper_tag
 

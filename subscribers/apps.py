@@ -7,4 +7,4 @@ class SubscribersConfig(AppConfig):
 
     def ready(self):
         # Connects the anymail tracking-signal receiver.
-        from subscribers import signals  # noqa: F401
+        from subscribers.provider_events import receiver  # noqa: F401

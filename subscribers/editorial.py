@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from newsletter.audit import editorial_log
+from config.lib.audit import editorial_log
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppressed_among, suppression_add
 

@@ -24,7 +24,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from newsletter.audit import editorial_log_summary
+from config.lib.audit import editorial_log_summary
 from newsletter.models import Topic
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppressed_among

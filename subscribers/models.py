@@ -154,7 +154,7 @@ class Suppression(models.Model):
 
 class ProviderEvent(models.Model):
     """One event reported by the email provider's tracking webhook, stored
-    once. The webhook only stores; ``subscribers.events.provider_event_process``
+    once. The webhook only stores; ``subscribers.provider_events.processing.provider_event_process``
     applies it (reader status, suppression) and stamps ``processed_at``."""
 
     class Kind(models.TextChoices):

@@ -1,7 +1,7 @@
 """Celery tasks: take ids, call the core, own nothing else.
 
 Retries are the sweeps' job (``subscribers.confirmations`` and
-``subscribers.events``): a failed run leaves its work claimable and the next
+``subscribers.provider_events.processing``): a failed run leaves its work claimable and the next
 sweep picks it up, so these tasks never retry themselves and are safe to run
 twice (acks_late).
 """
@@ -13,7 +13,7 @@ import logging
 from celery import shared_task
 
 from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
-from subscribers.events import provider_event_process, provider_events_sweep
+from subscribers.provider_events.processing import provider_event_process, provider_events_sweep
 
 logger = logging.getLogger(__name__)
 

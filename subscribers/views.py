@@ -23,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from config.lib.ratelimit import rate_limit_hit
 from config.security import client_ip
 from newsletter.selectors import topics_version
 from subscribers import services
@@ -30,7 +31,6 @@ from subscribers.consent import consent_wording
 from subscribers.emails import schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
 from subscribers.models import ConsentRecord, Subscriber
-from subscribers.ratelimit import rate_limit_hit
 from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
 
 logger = logging.getLogger(__name__)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from newsletter.models import Delivery, Edition
-from subscribers.events import provider_event_process
 from subscribers.models import ProviderEvent, Subscriber
+from subscribers.provider_events.processing import provider_event_process
 
 
 def make_reader(email: str, *, status: str = Subscriber.Status.ACTIVE) -> Subscriber:

@@ -24,7 +24,7 @@ def limit_process(*, template: bytes, first: int, count: int, threads: int, api_
     from django.conf import settings
     from django.core.mail import get_connection
 
-    from newsletter.ratelimit import SendRateLimiter
+    from newsletter.digest.ratelimit import SendRateLimiter
 
     template = pickle.loads(template)  # noqa: S301 - from the parent process
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from anymail.exceptions import AnymailError
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from config.lib.audit import editorial_log
 from config.mail import bulk_message_options
-from newsletter.audit import editorial_log
 from newsletter.digest.assemble import digest_assemble, digest_values, reader_links
 from newsletter.digest.build import digest_for
 from newsletter.digest.pool import pool_get

@@ -55,13 +55,13 @@ from django.db.models import Q
 from django.utils import timezone
 from urllib3.exceptions import ClosedPoolError, MaxRetryError, NewConnectionError
 
+from config.lib.lookups import pg_array
 from newsletter.digest.assemble import digest_assemble
 from newsletter.digest.history import REFUSED_PREFIX, readers_history
 from newsletter.digest.pool import EditionPool, pool_get
 from newsletter.digest.render import parts_get
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
-from newsletter.lookups import pg_array
 from newsletter.models import Delivery
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppressed_among, suppression_add
@@ -248,7 +248,7 @@ def _skip_many(ids: list[int], reason: str) -> list[int]:
     if not ids:
         return []
     table = db_connection.ops.quote_name(Delivery._meta.db_table)
-    if db_connection.vendor == "postgresql":  # one parameter (see newsletter.lookups)
+    if db_connection.vendor == "postgresql":  # one parameter (see config.lib.lookups)
         among, params = "id = ANY(%s::bigint[])", [pg_array(ids)]
     else:
         among, params = f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)

@@ -55,9 +55,9 @@ from django.db.models import F
 from django.dispatch import receiver
 from django.utils import timezone
 
-from newsletter.lookups import pg_array
+from config.lib.lookups import pg_array
+from newsletter.digest.ratelimit import send_limiter_get
 from newsletter.models import Delivery
-from newsletter.ratelimit import send_limiter_get
 
 log = logging.getLogger(__name__)
 S = Delivery.Status

@@ -11,8 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from subscribers.events import MAX_ATTEMPTS, provider_event_process
 from subscribers.models import ProviderEvent, Suppression, email_hash
+from subscribers.provider_events.processing import MAX_ATTEMPTS, provider_event_process
 from subscribers.suppression import suppression_lift
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from newsletter.charts import Threshold, svg_bars
+from newsletter.admin.charts import Threshold, svg_bars
 
 
 def test_one_bar_per_known_value_with_exact_tooltips():

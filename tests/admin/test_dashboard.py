@@ -3,7 +3,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 
-from newsletter import dashboard
+from newsletter.admin import dashboard
 from newsletter.models import Delivery, Edition
 from subscribers.models import ProviderEvent, Subscriber, email_hash
 from tests.admin_data import reader_make

@@ -1,3 +1,5 @@
+"""Papers: curation from the list (pin, hide, re-topic) and the change form."""
+
 import json
 import re
 from datetime import date, timedelta
@@ -6,81 +8,19 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ShowFacets
 from django.db import connection, models
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
-from django.db.models.functions import Coalesce, Lower
-from django.urls import reverse
+from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
-from newsletter import curation
-from newsletter.admin_editions import EditionPagesMixin
-from newsletter.admin_helpers import (
-    ChoiceFromQueryFilter,
-    PageAnnotatedChangeList,
-    TopicFilter,
+from config.lib.admin import (
     action_confirm_page,
     action_confirmed,
 )
-from newsletter.admin_preview import EditionPreviewMixin
-from newsletter.dashboard import topics_reader_counts
-from newsletter.models import Delivery, Edition, Paper, PaperTopic, Topic, WorkerPing
-from newsletter.paging import EstimatedCountPaginator
-from subscribers.models import Subscriber
-
-
-def _count_of(queryset, group: str) -> Coalesce:
-    """A correlated COUNT per row, computed only for the rows shown; joining
-    two many-valued relations in one GROUP BY would multiply them."""
-    counted = queryset.order_by().values(group).annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
-
-
-@admin.register(Topic)
-class TopicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "active", "position", "paper_count", "reader_count"]
-    list_filter = ["active"]
-    list_editable = ["active", "position"]
-    search_fields = ["name", "slug", "keywords"]
-    prepopulated_fields = {"slug": ["name"]}
-    fields = ["name", "slug", "description", "keywords", "active", "position"]
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(_papers=_count_of(PaperTopic.objects.filter(topic=OuterRef("pk")), "topic"))
-        )
-
-    def get_changelist(self, request, **kwargs):
-        return PageAnnotatedChangeList
-
-    def page_annotate(self, request, topics):
-        readers = topics_reader_counts()
-        for topic in topics:
-            topic.admin_readers = readers.get(topic.pk, 0)
-
-    @admin.display(description="papers", ordering="_papers")
-    def paper_count(self, obj):
-        url = reverse("admin:newsletter_paper_changelist") + f"?topic={obj.pk}"
-        return format_html('<a href="{}">{}</a>', url, obj._papers)
-
-    @admin.display(description="active readers")
-    def reader_count(self, obj):
-        url = (
-            reverse("admin:subscribers_subscriber_changelist")
-            + f"?topic={obj.pk}&status__exact=active"
-        )
-        return format_html('<a href="{}">{}</a>', url, obj.admin_readers)
-
-    def save_model(self, request, obj, form, change):
-        from newsletter.tagging import topics_retag_later
-
-        super().save_model(request, obj, form, change)
-        # Existing papers follow a new topic or a change in what it matches;
-        # the re-tag runs on the worker once this save has committed.
-        if not change or {"name", "description", "keywords", "active"} & set(form.changed_data):
-            topics_retag_later(topic_ids=[obj.pk])
+from config.lib.paging import EstimatedCountPaginator
+from newsletter import curation
+from newsletter.admin.topics import TopicFilter
+from newsletter.models import Paper, PaperTopic, Topic
 
 
 class FeaturedDateFilter(admin.SimpleListFilter):
@@ -333,97 +273,3 @@ class PaperAdmin(admin.ModelAdmin):
             self.message_user(request, f"Nothing re-tagged: {exc}.", messages.ERROR)
             return None
         return self._done(request, count, "re-tagged")
-
-
-@admin.register(Edition)
-class EditionAdmin(EditionPreviewMixin, EditionPagesMixin, admin.ModelAdmin):
-    list_display = ["date", "status", "note_cell", "visible_papers", "pinned_papers", "published_at"]
-    list_filter = ["status"]
-    date_hierarchy = "date"
-    fields = ["date", "note", "status", "published_at"]
-    show_full_result_count = False
-
-    def get_readonly_fields(self, request, obj=None):
-        # The date names the edition and the sending side owns its status.
-        return ["date", "status", "published_at"] if obj else ["status", "published_at"]
-
-    def get_queryset(self, request):
-        papers = Paper.objects.filter(featured_on=OuterRef("date"), hidden=False)
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                _visible=_count_of(papers, "featured_on"),
-                _pinned=_count_of(papers.filter(pinned=True), "featured_on"),
-            )
-        )
-
-    @admin.display(description="editor's note")
-    def note_cell(self, obj):
-        return Truncator(obj.note).chars(80) or "–"
-
-    @admin.display(description="papers", ordering="_visible")
-    def visible_papers(self, obj):
-        return obj._visible
-
-    @admin.display(description="pinned", ordering="_pinned")
-    def pinned_papers(self, obj):
-        return obj._pinned
-
-
-class RecentEditionFilter(admin.RelatedFieldListFilter):
-    """The last 30 editions, not every edition ever sent."""
-
-    def field_choices(self, field, request, model_admin):
-        return [(e.pk, f"{e.date:%Y-%m-%d}") for e in Edition.objects.order_by("-date")[:30]]
-
-
-class ReasonFilter(ChoiceFromQueryFilter):
-    title = "reason"
-    parameter_name = "reason"
-    field_name = "reason"
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
-    """Read-only: deliveries are the sending machinery's record."""
-
-    list_display = ["id", "subscriber", "edition_date", "status", "reason", "attempts", "sent_at", "due_at"]
-    list_filter = [("edition", RecentEditionFilter), "status", ReasonFilter]
-    list_select_related = ["subscriber", "edition"]
-    search_fields = ["subscriber__email", "provider_message_id"]
-    search_help_text = "A reader's full address, or a provider message id."
-    # Sorting a million rows on an unindexed column is what makes a list slow.
-    sortable_by = ["id"]
-    show_full_result_count = False
-    show_facets = ShowFacets.NEVER
-    paginator = EstimatedCountPaginator
-
-    def get_search_results(self, request, queryset, search_term):
-        # Exact matches only, each on its own index: a substring search, or
-        # an OR across the join, reads all million rows.
-        term = search_term.strip()
-        if not term:
-            return queryset, False
-        if "@" in term:
-            readers = Subscriber.objects.annotate(address=Lower("email")).filter(address=term.lower())
-            return queryset.filter(subscriber__in=readers.values("pk")), False
-        return queryset.filter(provider_message_id=term), False
-
-    @admin.display(description="edition", ordering="edition__date")
-    def edition_date(self, obj):
-        return f"{obj.edition.date:%Y-%m-%d}"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(WorkerPing)
-class WorkerPingAdmin(admin.ModelAdmin):
-    list_display = ["id", "requested_at", "answered_at", "hostname"]

@@ -10,7 +10,7 @@ from django.conf import settings as django_settings
 from newsletter.models import Paper
 from newsletter.tasks import ingest_arxiv_daily, ingest_hf_recent
 from tests.fake_sources import Reply, atom_entry, atom_feed, hf_item, hf_paged, sources_serving
-from tests.test_config_errors import run_manage
+from tests.ops.test_config_errors import run_manage
 
 PRINT_SCHEDULE = (
     "from django.conf import settings; s = settings.CELERY_BEAT_SCHEDULE; "

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from config.env import ConfigError
 from config.mail import email_settings, webhook_secrets
-from tests.test_config_errors import run_manage
+from tests.ops.test_config_errors import run_manage
 
 GOOD_SECRET = "hooks:Zq8-vT2pZ_w8LmN4rX7sYb1c"
 

@@ -9,14 +9,14 @@ import pytest
 import time_machine
 from anymail.signals import AnymailTrackingEvent
 
-from subscribers.event_kinds import event_kind
-from subscribers.events import (
+from subscribers.models import ProviderEvent, Subscriber, Suppression
+from subscribers.provider_events.kinds import event_kind
+from subscribers.provider_events.processing import (
     MAX_ATTEMPTS,
     provider_event_process,
     provider_event_record,
     provider_events_sweep,
 )
-from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.suppression import is_suppressed, suppression_lift
 from tests.event_helpers import make_delivery, make_reader, process_pending, reader_status
 
@@ -92,7 +92,7 @@ def test_event_kind_follows_the_documented_table(provider, event_type, reject_re
 
 @pytest.mark.django_db
 def test_unknown_event_types_and_unusable_recipients_are_not_stored(caplog):
-    caplog.set_level("INFO", logger="subscribers.events")
+    caplog.set_level("INFO", logger="subscribers.provider_events.processing")
 
     assert record(event_type="unknown") is None
     assert record(recipient=None) is None

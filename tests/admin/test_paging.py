@@ -1,7 +1,7 @@
 import pytest
 from django.db import connection
 
-from newsletter.paging import EstimatedCountPaginator, table_row_estimate
+from config.lib.paging import EstimatedCountPaginator, table_row_estimate
 from subscribers.models import Subscriber
 
 pytestmark = pytest.mark.django_db

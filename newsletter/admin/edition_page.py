@@ -13,7 +13,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from newsletter import curation
-from newsletter.dashboard import edition_delivery_counts
+from newsletter.admin.dashboard import edition_delivery_counts
 from newsletter.models import Delivery, Edition, Paper
 from newsletter.selectors import edition_papers
 

@@ -14,7 +14,7 @@ from django.urls import include, path
 from config.security import CONTENT_SECURITY_POLICY
 from tests import provider_payloads as p
 from tests.conftest import ROOT
-from tests.test_config_errors import run_manage
+from tests.ops.test_config_errors import run_manage
 
 pytestmark = pytest.mark.django_db
 

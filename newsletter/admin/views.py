@@ -5,8 +5,8 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
-from newsletter import dashboard
-from newsletter.charts import Threshold, svg_bars
+from newsletter.admin import dashboard
+from newsletter.admin.charts import Threshold, svg_bars
 from newsletter.models import Delivery, Edition, WorkerPing
 from newsletter.ops import worker_last_seen, worker_ping_request
 

@@ -5,7 +5,7 @@ import uuid
 import time_machine
 from django.utils import timezone
 
-from subscribers.ratelimit import rate_limit_hit
+from config.lib.ratelimit import rate_limit_hit
 
 
 def test_counts_attempts_per_key_within_the_window():

@@ -9,7 +9,7 @@ from anymail.signals import tracking
 from django.db import DatabaseError, transaction
 from django.dispatch import receiver
 
-from subscribers.events import provider_event_record
+from subscribers.provider_events.processing import provider_event_record
 from subscribers.tasks import provider_event_enqueue
 
 

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from newsletter.lookups import pg_array
+from config.lib.lookups import pg_array
 from newsletter.models import Paper, PaperTopic, Topic
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,8 @@ import pytest
 import redis
 from django.utils import timezone
 
+from newsletter.digest.ratelimit import SendRateLimiter, send_limiter_get
 from newsletter.models import Delivery
-from newsletter.ratelimit import SendRateLimiter, send_limiter_get
 from newsletter.tasks import deliveries_enqueue
 from tests.conftest import VENV_BIN, broker_purge, wait_for
 from tests.digest_support import edition_small, reader_make
@@ -34,7 +34,7 @@ def test_reservations_are_spaced_by_the_rate_after_the_burst(settings, require_r
 def test_no_redis_means_no_limit_and_a_warning(settings, caplog):
     settings.EMAIL_RATE_LIMIT = 5
     settings.REDIS_URL = ""
-    with caplog.at_level(logging.WARNING, logger="newsletter.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="newsletter.digest.ratelimit"):
         assert send_limiter_get() is None
     assert "EMAIL_RATE_LIMIT=5.0 is not enforced" in caplog.text
 

@@ -8,17 +8,16 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from newsletter.admin_helpers import (
+from config.lib.admin import (
     ChoiceFromQueryFilter,
     PageAnnotatedChangeList,
-    TopicFilter,
     action_confirm_page,
     action_confirmed,
 )
+from config.lib.paging import EstimatedCountPaginator
+from newsletter.admin.topics import TopicFilter
 from newsletter.models import Delivery
-from newsletter.paging import EstimatedCountPaginator
-from subscribers import admin_events  # noqa: F401  (suppression and provider-event admin)
-from subscribers.admin_import import subscriber_import_view
+from subscribers.admin.importing import subscriber_import_view
 from subscribers.editorial import (
     subscribers_confirmation_resend,
     subscribers_suppress,

@@ -11,8 +11,8 @@ import time_machine
 from kombu import Producer
 from kombu.exceptions import OperationalError
 
-from subscribers.events import provider_events_sweep
 from subscribers.models import ProviderEvent, Subscriber, Suppression
+from subscribers.provider_events.processing import provider_events_sweep
 from tests import provider_payloads as p
 from tests.event_helpers import make_reader, process_pending, reader_status
 
@@ -27,7 +27,10 @@ def assert_nothing_changed(reader):
 
 
 def one_warning_without_traceback(caplog, text):
-    warnings = [r for r in caplog.records if r.levelname == "WARNING" and r.name == "subscribers.webhooks"]
+    warnings = [
+        r for r in caplog.records
+        if r.levelname == "WARNING" and r.name == "subscribers.provider_events.guard"
+    ]
     assert len(warnings) == 1 and text in warnings[0].getMessage()
     assert not any(r.exc_info for r in caplog.records)
 
@@ -79,7 +82,7 @@ def test_inbound_mail_posted_to_the_tracking_url_is_refused(client):
 
 
 def test_unknown_event_type_is_answered_and_only_logged(client, caplog):
-    caplog.set_level("INFO", logger="subscribers.events")
+    caplog.set_level("INFO", logger="subscribers.provider_events.processing")
     reader = make_reader("ada@example.com")
     payload = {**p.postmark_bounce("ada@example.com"), "RecordType": "SomethingNew"}
 
@@ -87,7 +90,7 @@ def test_unknown_event_type_is_answered_and_only_logged(client, caplog):
 
     assert response.status_code == 200  # a 4xx would make the provider retry forever
     assert_nothing_changed(reader)
-    assert [r.getMessage() for r in caplog.records if r.name == "subscribers.events"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "subscribers.provider_events.processing"] == [
         "ignored a postmark event of type 'unknown'"
     ]
 

@@ -18,7 +18,7 @@ from gunicorn.config import Config
 
 from config.gunicorn_logging import RedactingLogger
 from config.security import RedactingFilter, redact
-from subscribers.events import provider_events_sweep
+from subscribers.provider_events.processing import provider_events_sweep
 from subscribers.tokens import token_make
 from tests import provider_payloads as p
 from tests.event_helpers import process_pending

@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from config.security import redact
 from newsletter.models import Delivery
-from subscribers.event_kinds import event_kind
 from subscribers.models import ProviderEvent, Subscriber, Suppression, email_hash
+from subscribers.provider_events.kinds import event_kind
 from subscribers.suppression import suppression_add
 
 logger = logging.getLogger(__name__)
