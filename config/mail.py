@@ -81,6 +81,7 @@ def email_settings(provider: str) -> dict:
     anymail: dict = {}
     if provider == "amazon_ses":
         try:
+            # boto3 is optional (the ses extra): only an SES setup needs it.
             import boto3  # noqa: F401
         except ImportError:
             raise ConfigError(
@@ -114,6 +115,8 @@ def _check_credentials(provider: str, names: tuple[str, ...]) -> None:
         raise ConfigError(f"AWS_DEFAULT_REGION={region!r} is not an AWS region name (e.g. eu-west-1)")
     key = env_str("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY")
     if provider == "sendgrid" and key:
+        # cryptography comes with optional extras, not with every install:
+        # only a SendGrid verification key needs it.
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
         try:

@@ -7,7 +7,7 @@ from datetime import date
 from django.db.models import Count, Max, Prefetch, QuerySet, Subquery
 from django.utils import timezone
 
-from newsletter.models import Paper, PaperTopic, Topic
+from newsletter.models import Paper, PaperTopic, Topic, WorkerPing
 
 
 def latest_edition_date(*, on_or_before: date | None = None) -> date | None:
@@ -61,3 +61,8 @@ def front_page_state(*, on_or_before: date | None = None) -> tuple[date | None, 
     if stats["day"] is None:
         return None, ""
     return stats["day"], f"{stats['n']}-{stats['last'].timestamp():.6f}"
+
+
+def worker_last_seen() -> WorkerPing | None:
+    """The newest answer a Celery worker gave (a ping or a heartbeat)."""
+    return WorkerPing.objects.filter(answered_at__isnull=False).order_by("-answered_at").first()

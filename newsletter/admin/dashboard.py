@@ -13,7 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from newsletter.models import Delivery
-from subscribers.models import Subscriber
+from subscribers.models import ProviderEvent, Subscriber
 
 # What mailbox providers enforce: spam complaints should stay under 0.1% of
 # delivered mail and must never reach 0.3% (Gmail and Yahoo sender rules).
@@ -107,8 +107,6 @@ def daily_bounces_and_complaints(
     """Hard bounces and spam complaints per day in [start, end), as the
     provider reported them (one per event, dated when we received it) —
     what mailbox providers' rate thresholds are about."""
-    from subscribers.models import ProviderEvent
-
     kinds = [ProviderEvent.Kind.HARD_BOUNCE, ProviderEvent.Kind.COMPLAINT]
     rows = _per_day(
         ProviderEvent.objects.filter(kind__in=kinds), "received_at", start, end,
@@ -218,8 +216,6 @@ def top_clicked_papers(*, edition, limit: int = 10) -> list[tuple]:
     events on its deliveries; providers without click tracking report none).
     Links to a paper's page, abstract, PDF or code all count for the paper.
     Two queries: clicks grouped by link, then the papers they name."""
-    from subscribers.models import ProviderEvent
-
     per_link = (
         ProviderEvent.objects.filter(kind=ProviderEvent.Kind.CLICKED, delivery__edition=edition)
         .exclude(click_url="")

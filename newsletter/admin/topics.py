@@ -12,6 +12,7 @@ from config.lib.admin import (
 )
 from newsletter.admin.dashboard import topics_reader_counts
 from newsletter.models import PaperTopic, Topic
+from newsletter.tasks import topics_retag_later
 
 
 class TopicFilter(admin.SimpleListFilter):
@@ -74,8 +75,6 @@ class TopicAdmin(admin.ModelAdmin):
         return format_html('<a href="{}">{}</a>', url, obj.admin_readers)
 
     def save_model(self, request, obj, form, change):
-        from newsletter.tagging import topics_retag_later
-
         super().save_model(request, obj, form, change)
         # Existing papers follow a new topic or a change in what it matches;
         # the re-tag runs on the worker once this save has committed.

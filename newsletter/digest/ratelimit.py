@@ -25,6 +25,7 @@ import math
 import threading
 import time
 
+import redis
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,6 @@ def send_limiter_get() -> SendRateLimiter | None:
                 )
                 _limiters[config] = None
             else:
-                import redis
-
                 _limiters[config] = SendRateLimiter(
                     rate=rate, key=f"email-rate:{settings.EMAIL_PROVIDER}", client=redis.Redis.from_url(url)
                 )
