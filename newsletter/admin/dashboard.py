@@ -13,6 +13,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from newsletter.models import Delivery
+from newsletter.selectors import editions_papers
 from subscribers.models import ProviderEvent, Subscriber
 
 # What mailbox providers enforce: spam complaints should stay under 0.1% of
@@ -223,7 +224,7 @@ def top_clicked_papers(*, edition, limit: int = 10) -> list[tuple]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    papers = {p.arxiv_id: p for p in edition.papers()}
+    papers = {p.arxiv_id: p for p in editions_papers(first=edition.date, last=edition.date)}
     by_repo = {p.github_repo.rstrip("/").lower(): p.arxiv_id for p in papers.values() if p.github_repo}
     clicks: dict[str, int] = {}
     for row in per_link:
