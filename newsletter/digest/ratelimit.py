@@ -25,7 +25,6 @@ import math
 import threading
 import time
 
-import redis
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -103,6 +102,11 @@ def send_limiter_get() -> SendRateLimiter | None:
                 )
                 _limiters[config] = None
             else:
+                # Imported on first use: redis takes 0.1-0.3 s to import and adds
+                # ~11,000 objects for the garbage collector to walk, and most
+                # processes that import sending (web, admin, laptop) never need it.
+                import redis
+
                 _limiters[config] = SendRateLimiter(
                     rate=rate, key=f"email-rate:{settings.EMAIL_PROVIDER}", client=redis.Redis.from_url(url)
                 )
