@@ -51,11 +51,11 @@ test: setup-test
 
 ## make bench: the digest assembly benchmark (100,000 synthetic readers; leaves the database as it was).
 bench: setup
-	$(RUN_ENV) $(PY) manage.py bench_digests --subscribers 100000
+	$(RUN_ENV) $(PY) -m bench.digests --subscribers 100000
 
 ## make bench-delivery: the delivery pipeline against the provider limit (needs DATABASE_URL=postgres://..., REDIS_URL).
 bench-delivery: setup-test
-	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py bench_delivery --subscribers $${SUBSCRIBERS:-10000} --latency-ms 0 100
+	DJANGO_SETTINGS_MODULE=tests.settings $(PY) -m bench.delivery --subscribers $${SUBSCRIBERS:-10000} --latency-ms 0 100
 
 ## make chaos: the fault tests at full size (20,000 readers a fault, Redis down 30 s), each with its
 ## own PostgreSQL cluster and Redis on free ports; the figures go to var/chaos/ and are printed.

@@ -301,8 +301,6 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
 # Messages per second to the provider across ALL workers (a token bucket in
 # Redis; not enforced without Redis). 0: no limit.
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
-# Benchmarks only: count database queries in worker processes into this Redis key.
-DB_QUERY_COUNT_KEY = env_str("DB_QUERY_COUNT_KEY")
 
 # Internationalization
 LANGUAGE_CODE = "en-us"

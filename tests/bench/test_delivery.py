@@ -9,6 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
+from bench.delivery import Command
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 REQUIRED = {"subscribers", "latency_ms", "limit_per_s", "pipeline_per_s", "ratio", "p95_s",
@@ -24,7 +26,7 @@ def _databases() -> set[str]:
 
 def test_a_small_run_reports_every_figure_with_nothing_lost(require_postgres, require_redis):
     out = StringIO()
-    call_command("bench_delivery", subscribers=300, latency_ms=[0.0], workers=1, concurrency=4,
+    call_command(Command(), subscribers=300, latency_ms=[0.0], workers=1, concurrency=4,
                  limit_messages=150, timeout=120, json=True, stdout=out, stderr=StringIO())
     (result,) = [json.loads(line) for line in out.getvalue().splitlines()]
     assert set(result) >= REQUIRED
