@@ -71,11 +71,12 @@ lint: setup-test
 	$(PY) -m ruff check .
 
 # Regenerate requirements.lock from pyproject.toml (review the diff).
+LOCK_HEADER := \# Pins for every extra (make lock); an install takes only what it asks for: boto3 comes with .[ses] (and .[test]).
 lock:
 	rm -rf /tmp/dp-lock && $(PYTHON) -m venv /tmp/dp-lock
 	/tmp/dp-lock/bin/pip install -q --upgrade pip
 	/tmp/dp-lock/bin/pip install -q '.[test,ses]'
-	/tmp/dp-lock/bin/pip freeze --exclude-editable | grep -vi '^daily-papers' > requirements.lock
+	{ echo "$(LOCK_HEADER)"; /tmp/dp-lock/bin/pip freeze --exclude-editable | grep -vi '^daily-papers'; } > requirements.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
