@@ -34,14 +34,18 @@ setup: $(VENV)/.installed-run
 setup-test: $(VENV)/.installed-test
 
 ## make run: set everything up, then start web, worker and beat (Ctrl-C stops all).
+# The shell waits on its three children; on Ctrl-C or SIGTERM it sends each
+# one SIGTERM, once, and waits for them: `kill 0` would signal the shell
+# itself (and make), whose trap would fire again, thousands of times.
 run: setup
 	@$(RUN_ENV) $(PY) manage.py ensure_demo_admin
 	@echo "Daily Papers at http://$(HOST):$(PORT)/  (outbox: http://$(HOST):$(PORT)/outbox/)"
-	@trap 'kill 0' INT TERM EXIT; \
-	$(RUN_ENV) $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 & \
-	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload; \
-	wait
+	@stop() { trap '' INT TERM; kill -TERM $$web $$worker $$beat 2>/dev/null; wait; }; \
+	trap 'stop; exit 0' INT TERM; \
+	$(RUN_ENV) $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 & worker=$$!; \
+	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=INFO & beat=$$!; \
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
+	wait $$web; status=$$?; stop; exit $$status
 
 ## make test: set up the test environment and run every test.
 test: setup-test

@@ -1,10 +1,13 @@
-"""`make run` on a fresh copy of the tree, as on a laptop: the tree it leaves
-also serves with DEBUG off."""
+"""`make run` on a fresh copy of the tree, as on a laptop: it starts, it stops
+quickly and quietly (Ctrl-C or SIGTERM), and the tree it leaves also serves
+with DEBUG off."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import urllib.error
 import urllib.request
@@ -97,3 +100,37 @@ def test_the_tree_make_setup_leaves_serves_pages_with_debug_off(tmp_path):
     assert page.returncode == 0, page.stderr
     assert page.stdout.startswith("500 ") and "Something went wrong on our side" in page.stdout
     assert 'href="/static/css/site.css"' in page.stdout
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to make", "Ctrl-C (SIGINT to the process group)"])
+def test_make_run_stops_quickly_and_quietly(tmp_path, how):
+    copy = tree_copy(tmp_path)
+    port = free_port()
+    log_path = tmp_path / "make-run.log"
+    log = log_path.open("wb")
+    run = subprocess.Popen(make_command(copy, "run", f"PORT={port}"), env=copy_env(copy), stdout=log,
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    output = lambda: log_path.read_text(errors="replace")  # noqa: E731
+    try:
+        wait_for(lambda: get(f"http://127.0.0.1:{port}/"), timeout=300, what=f"make run:\n{output()[-3000:]}")
+        wait_for(lambda: " ready." in output() and "beat: Starting" in output(), timeout=120,
+                 what=f"the worker and beat to start:\n{output()[-3000:]}")
+        if how.startswith("SIGTERM"):
+            run.send_signal(signal.SIGTERM)
+        else:
+            os.killpg(run.pid, signal.SIGINT)
+        try:
+            run.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"make run still running 20 s after {how}:\n{output()[-3000:]}")
+        # The shell waited for its children, and the worker for its pool.
+        left = session_processes(run.pid)
+    finally:
+        if run.poll() is None or session_processes(run.pid):
+            os.killpg(run.pid, signal.SIGKILL)
+        log.close()
+    text = output()
+    assert "Segmentation fault" not in text and "Traceback" not in text, text[-3000:]
+    shutdown_lines = [line for line in text.splitlines() if "shutdown" in line.lower()]
+    assert len(shutdown_lines) < 10, "\n".join(shutdown_lines[:20])
+    assert left == []
