@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run test setup setup-test lint migrate chaos clean lock bench bench-delivery
+.PHONY: run manage test setup setup-test lint migrate chaos clean lock bench bench-delivery
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -46,6 +46,12 @@ run: setup
 	$(RUN_ENV) $(VENV)/bin/celery -A config beat --loglevel=INFO & beat=$$!; \
 	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT) --noreload & web=$$!; \
 	wait $$web; status=$$?; stop; exit $$status
+
+## make manage ARGS="...": a manage.py command with the laptop defaults `make run` uses
+## (DEBUG on, SQLite and the outbox under var/), e.g. make manage ARGS="ingest_papers --source hf".
+manage: $(VENV)/.installed-run
+	@mkdir -p var
+	@$(RUN_ENV) $(PY) manage.py $(ARGS)
 
 ## make test: set up the test environment and run every test.
 test: setup-test

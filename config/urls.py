@@ -18,7 +18,7 @@ urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/dashboard/", admin_views.dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
-    # Provider webhooks: /anymail/<provider>/tracking/ (see README). Only the
+    # Provider webhooks: /anymail/<provider>/tracking/ (see docs/providers.md). Only the
     # tracking ones: nothing here receives mail, so anymail's inbound
     # endpoints (MIME parsing of whatever is posted) stay unrouted.
     path("anymail/", include(TRACKING_WEBHOOKS)),

@@ -1,5 +1,5 @@
 """The delivery benchmark runs end to end at a small size and reports what
-the README's table is made of; its dedicated database is dropped again."""
+docs/performance.md's table is made of; its dedicated database is dropped again."""
 
 import json
 from io import StringIO
