@@ -1,7 +1,7 @@
 """The subscription lifecycle: signup, confirmation, preferences,
 unsubscribe, and the reader's privacy requests (export, erase).
 
-Views, admin actions and commands call these functions. They write the
+The interfaces (views, admin actions) call these functions. They write the
 database and say what the caller must enqueue (a confirmation or welcome
 email is owed); the callers enqueue it with ``subscribers.tasks``, and the
 sweep in ``subscribers/confirmations.py`` sends whatever was owed but never
