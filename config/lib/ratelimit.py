@@ -18,7 +18,8 @@ import logging
 import time
 from dataclasses import dataclass
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,15 @@ class Attempt:
 
     cache_key: str | None
     allowed: bool
+    window: int = 0
+
+
+def _keep_alive(cache_key: str, window: int) -> None:
+    # Redis keeps a key's expiry through INCR and DECR; Django's generic
+    # incr()/decr() (file and memory caches) is a get and a set with the
+    # default timeout, which could end a window's count early.
+    if not isinstance(caches["default"], RedisCache):
+        cache.touch(cache_key, timeout=window + 60)
 
 
 def rate_limit_count(*, scope: str, key: str, limit: int, window: int) -> Attempt:
@@ -48,6 +58,7 @@ def rate_limit_count(*, scope: str, key: str, limit: int, window: int) -> Attemp
         cache.add(cache_key, 0, timeout=window + 60)
         try:
             count = cache.incr(cache_key)
+            _keep_alive(cache_key, window)
         except ValueError:
             # The key expired between add() and incr().
             cache.set(cache_key, 1, timeout=window + 60)
@@ -55,7 +66,7 @@ def rate_limit_count(*, scope: str, key: str, limit: int, window: int) -> Attemp
     except Exception:  # any cache outage: allow, and say so in the log
         logger.warning("rate limit cache unavailable; allowing %s attempt", scope, exc_info=True)
         return Attempt(cache_key=None, allowed=True)
-    return Attempt(cache_key=cache_key, allowed=count <= limit)
+    return Attempt(cache_key=cache_key, allowed=count <= limit, window=window)
 
 
 def rate_limit_release(*, attempt: Attempt) -> None:
@@ -65,6 +76,7 @@ def rate_limit_release(*, attempt: Attempt) -> None:
         return
     try:
         cache.decr(attempt.cache_key)
+        _keep_alive(attempt.cache_key, attempt.window)
     except ValueError:  # the window ended and its counter expired
         pass
     except Exception:
