@@ -20,7 +20,7 @@ from config.env import (
     env_list,
     env_str,
 )
-from config.mail import email_settings, webhook_secrets
+from config.mail import email_settings, webhook_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -184,10 +184,11 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_PROVIDER = env_str("EMAIL_PROVIDER", "file").lower()
 _email = email_settings(EMAIL_PROVIDER)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-ANYMAIL = _email["ANYMAIL"]
-ANYMAIL["WEBHOOK_SECRET"] = webhook_secrets(
-    env_str("ANYMAIL_WEBHOOK_SECRET"), provider=EMAIL_PROVIDER, debug=DEBUG
-)
+# The providers whose tracking webhook config/urls.py routes (WEBHOOK_PROVIDERS,
+# else EMAIL_PROVIDER's), and the basic auth and signature keys they need.
+_webhooks = webhook_settings(email_provider=EMAIL_PROVIDER, anymail=_email["ANYMAIL"], debug=DEBUG)
+WEBHOOK_PROVIDERS = _webhooks["WEBHOOK_PROVIDERS"]
+ANYMAIL = _webhooks["ANYMAIL"]
 # Webhook posts larger than this are refused with 413 before being read.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # This many soft bounces (on different messages) within the window suppress
@@ -331,7 +332,9 @@ SESSION_COOKIE_SECURE = not DEBUG and SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a declared proxy (which must set
+# it, not pass on the client's); from a client it is whatever they claim.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0

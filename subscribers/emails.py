@@ -20,7 +20,7 @@ from django.utils.html import escape
 from premailer import Premailer
 
 from config.mail import bulk_message_options
-from subscribers.forms import WEEKDAYS
+from subscribers.choices import WEEKDAYS
 from subscribers.models import Subscriber
 from subscribers.suppression import is_blocked_for_signup, is_suppressed
 from subscribers.tokens import CONFIRM_MAX_AGE, token_make

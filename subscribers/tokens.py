@@ -59,11 +59,3 @@ def token_read(*, token: str, purpose: str, max_age: timedelta | None = None) ->
         raise TokenInvalid("this link is no longer valid")
     return subscriber
 
-
-def token_subscriber_id(*, token: str, purpose: str) -> int | None:
-    """The id a token names without a database read (hot paths), or None."""
-    try:
-        payload = signing.loads(token, salt=_salt(purpose))
-    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
-        return None
-    return payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], int) else None

@@ -87,6 +87,11 @@ def _provider_kind(provider: str, event_type: str, kind: str, esp: Mapping) -> s
     elif provider == "mailgun":
         data = esp.get("event-data")
         data = data if isinstance(data, Mapping) else {}
+        if data.get("event") == "rejected":
+            # Mailgun refused our send request (sandbox or free account,
+            # unknown or disabled domain): our account, never the address,
+            # whose refusals come as "failed" with a "suppress-*" reason.
+            return Kind.FAILED
         if data.get("event") == "failed":
             # Anymail already turns severity "temporary" into "deferred";
             # Mailgun calls those soft bounces, and so do we.

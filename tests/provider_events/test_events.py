@@ -60,7 +60,12 @@ def record(esp_name="Postmark", **kwargs):
                                                         "reason": "old"}}, Kind.SOFT_BOUNCE),
         ("mailgun", "bounced", "other", {"event-data": {"event": "failed", "severity": "permanent",
                                                         "reason": "suppress-complaint"}}, Kind.COMPLAINT),
-        ("mailgun", "rejected", "other", {"event-data": {"event": "rejected"}}, Kind.HARD_BOUNCE),
+        # Mailgun refused our send request (sandbox, unknown domain, account):
+        # nothing about the address.
+        ("mailgun", "rejected", "other", {"event-data": {"event": "rejected"}}, Kind.FAILED),
+        # Mailgun's legacy "dropped" webhook also arrives as "rejected".
+        ("mailgun", "rejected", "bounced", {"event": "dropped", "reason": "hardfail", "code": "605"},
+         Kind.HARD_BOUNCE),
         ("amazon_ses", "bounced", "bounced", {"eventType": "Bounce", "bounce": {"bounceType": "Permanent"}},
          Kind.HARD_BOUNCE),
         ("amazon_ses", "bounced", "bounced", {"notificationType": "Bounce",

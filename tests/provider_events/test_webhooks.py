@@ -176,6 +176,38 @@ def test_mailgun_valid_signature_without_basic_auth_is_refused(client, mailgun_k
     assert not ProviderEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Sandbox subdomains are for test purposes only. Please add your own domain or add the address "
+        "to authorized recipients in Account Settings.",
+        "Domain not found: mg.example.org",
+        "Free accounts are for test purposes only. Please upgrade or add the address to authorized "
+        "recipients in Account Settings.",
+    ],
+    ids=["sandbox", "unknown-domain", "free-account"],
+)
+def test_mailgun_refusing_our_account_warns_and_leaves_readers_alone(client, mailgun_key, caplog, reason):
+    # A misconfigured domain refuses the whole morning's list: nobody may be suppressed for it.
+    readers = [make_reader(f"reader{n}@example.com") for n in range(3)]
+    for reader in readers:
+        delivery = make_delivery(reader)
+        payload = p.mailgun_rejected(reader.email, signing_key=mailgun_key, reason=reason,
+                                     metadata={"delivery_id": str(delivery.pk)})
+        payload["event-data"]["id"] += str(reader.pk)
+        assert p.post_json(client, "/anymail/mailgun/tracking/", payload).status_code == 200
+    process_pending()
+
+    events = list(ProviderEvent.objects.all())
+    assert [e.kind for e in events] == [Kind.FAILED] * 3
+    assert {e.delivery.subscriber_id for e in events} == {r.pk for r in readers}
+    assert [reader_status(r) for r in readers] == [Status.ACTIVE] * 3
+    assert not Suppression.objects.exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 3 and all("refused our message" in w and reason[:20] in w for w in warnings)
+    assert not any("@example.com" in w for w in warnings)
+
+
 def test_mailgun_legacy_form_webhook_is_understood(client, mailgun_key):
     # Mailgun's older webhooks post form fields instead of JSON.
     reader = make_reader("ada@example.com")

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.models import Delivery, Edition, Paper
-from subscribers.forms import timezone_names
+from subscribers.choices import timezone_names
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression
 from subscribers.tokens import token_make
 from tests import provider_payloads as p

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from newsletter.ingest.files import papers_ingest_file
 from newsletter.models import Paper, Topic
+from subscribers.choices import Choices
 from subscribers.emails import confirmation_send, welcome_send
 from subscribers.models import Subscriber
 from subscribers.services import subscriber_signup
@@ -199,7 +200,7 @@ def test_confirmation_email_keeps_its_headers_whatever_the_site_name(settings):
 )
 def test_an_address_that_could_split_headers_is_never_stored(address):
     with pytest.raises(ValueError, match="email address"):
-        subscriber_signup(email=address, topics=["reasoning"])
+        subscriber_signup(email=address, choices=Choices.build(topics=["reasoning"]))
 
     assert not Subscriber.objects.exists()
 

@@ -9,7 +9,6 @@ from django.core import mail, signing
 from django.utils import timezone
 
 from subscribers.models import ConsentRecord, Subscriber, Suppression
-from subscribers.services import subscriber_signup
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
 from tests.subscriber_helpers import (
@@ -42,9 +41,12 @@ def run(django_capture_on_commit_callbacks):
 
 
 def signed_up(run, email=None, **choices) -> tuple[Subscriber, str]:
+    """A pending reader who signed up through the form, and the confirm link
+    from their email."""
     email = email or unique_email()
-    run(subscriber_signup, email=email, topics=choices.pop("topics", ["reasoning"]), ip="192.0.2.1",
-        user_agent="SigningUpBrowser/1.0", **choices)
+    signup = fresh_client(HTTP_USER_AGENT="SigningUpBrowser/1.0")
+    run(signup.post, "/subscribe/", signup_data(email, topics=choices.pop("topics", ["reasoning"]),
+                                                **choices))
     [message] = sent_to(email)[-1:]
     return Subscriber.objects.get(email=email), link_path(message, "confirm")
 

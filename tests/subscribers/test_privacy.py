@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 
 from newsletter.models import Delivery, Edition
+from subscribers.choices import Choices
 from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
 from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_export, subscriber_signup
 from subscribers.suppression import suppression_add
@@ -30,8 +31,8 @@ def run(django_capture_on_commit_callbacks):
 def reader(run):
     """A confirmed reader with one delivered digest."""
     email = unique_email()
-    run(subscriber_signup, email=email, topics=["reasoning"], keywords="Mamba", ip="198.51.100.7",
-        user_agent="Signup/1.0")
+    run(subscriber_signup, email=email, choices=Choices.build(topics=["reasoning"], keywords="Mamba"),
+        ip="198.51.100.7", user_agent="Signup/1.0")
     subscriber = Subscriber.objects.get(email=email)
     run(subscriber_confirm, subscriber=subscriber, ip="2001:db8::1", user_agent="Confirm/1.0")
     edition = Edition.objects.create(date=dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)

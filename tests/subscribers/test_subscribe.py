@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 
 from newsletter.models import Topic
+from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION
 from subscribers.models import ConsentRecord, Subscriber, Suppression
 from subscribers.services import subscriber_signup
@@ -297,7 +298,7 @@ def test_rate_limit_counts_per_forwarded_ip_behind_a_trusted_proxy(settings):
 def test_the_core_refuses_bad_choices_from_callers_without_a_form():
     for bad in ({"timezone": "Mars/Base"}, {"send_hour": 24}, {"weekday": 7}, {"frequency": "hourly"}):
         with pytest.raises(ValueError):
-            subscriber_signup(email=unique_email(), topics=["reasoning"], **bad)
+            subscriber_signup(email=unique_email(), choices=Choices.build(topics=["reasoning"], **bad))
     assert not Subscriber.objects.exists()
 
 
