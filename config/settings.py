@@ -302,8 +302,6 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
 # Messages per second to the provider across ALL workers (a token bucket in
 # Redis; not enforced without Redis). 0: no limit.
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
-# Benchmarks only: count database queries in worker processes into this Redis key.
-DB_QUERY_COUNT_KEY = env_str("DB_QUERY_COUNT_KEY")
 
 # Internationalization
 LANGUAGE_CODE = "en-us"
@@ -321,13 +319,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The manifest storage whatever DEBUG says: collectstatic under `make run`
+# (DEBUG on) then leaves the manifest DEBUG off needs, and with DEBUG on
+# {% static %} names the unhashed files anyway.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # Security: secure by default in production, relaxed for local http.

@@ -164,3 +164,16 @@ def wait_for(predicate, *, timeout: float, what: str, service: Service | None = 
 
 
 VENV_BIN = Path(sys.executable).parent
+
+
+def make_command(tree: Path, *targets: str) -> list[str]:
+    """``make`` in ``tree`` with this test run's virtualenv taken as installed:
+    make must not reinstall it, least of all from a copy of the tree."""
+    venv = VENV_BIN.parent
+    return ["make", "-s", "-C", str(tree), f"VENV={venv}",
+            "-o", f"{venv}/.installed-run", "-o", f"{venv}/.python-ok", *targets]
+
+
+def laptop_env(**extra: str) -> dict[str, str]:
+    """A fresh terminal's environment: none of the test run's settings."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8", **extra}

@@ -12,5 +12,4 @@ assemble per reader, schedule across time zones and send exactly once.
     send.py      claim, send, retry, record; the sweep
     run.py       plan and send in one process (manage.py send_digests)
     build.py     one reader's digest for previews and the web copies
-    bench.py     the assembly benchmark (manage.py bench_digests)
 """

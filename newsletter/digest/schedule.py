@@ -163,11 +163,10 @@ def deliveries_statistics_refresh() -> None:
     statistics from before them, "status = 'pending'" looks like a handful of
     rows, so the senders' by-id reads and claims scanned every pending row
     instead of looking up their own by primary key: each chunk then cost
-    more the more readers were due (a 20,000-reader run spent 3 ms per
-    16-row claim; the same claim by key takes 0.3 ms). Refreshed each time
-    the run's rows have quadrupled, so the share of pending rows is never
-    underestimated by more than four times, at a constant cost per refresh
-    (ANALYZE reads a fixed-size sample; ~80 ms, 4 times for 100,000 readers).
+    more the more readers were due. Refreshed each time the run's rows have
+    quadrupled, so the share of pending rows is never underestimated by more
+    than four times, at a constant cost per refresh (ANALYZE reads a
+    fixed-size sample; figures in docs/performance.md).
     SKIP_LOCKED: if autovacuum holds the table, it is refreshing them already."""
     if connection.vendor != "postgresql":
         return
@@ -191,7 +190,7 @@ def deliveries_insert(*, edition: Edition, due: list[tuple[int, str, datetime]])
     conflict = " ON CONFLICT (subscriber_id, edition_id) DO NOTHING RETURNING id"
     if connection.vendor == "postgresql":
         # Two array parameters instead of a dozen per row: building and
-        # parsing a query with 12,000 placeholders was most of planning's CPU.
+        # parsing that many placeholders was most of planning's CPU.
         sql = (
             f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, %s, %s "  # noqa: S608
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(s, d)" + conflict

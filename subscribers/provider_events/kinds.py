@@ -5,8 +5,8 @@ Anymail normalizes every provider's webhook into an ``event_type`` and a
 ``reject_reason``, but it folds temporary and permanent bounces together for
 some providers (Postmark ``SoftBounce``, Amazon SES ``Transient``, SendGrid
 ``blocked`` and Brevo ``soft_bounce`` all arrive as ``bounced``), so the
-provider's own payload (``esp_event``) settles those cases. The README's
-"Email providers and webhooks" section has the same table in words.
+provider's own payload (``esp_event``) settles those cases. docs/providers.md
+has the same table in words.
 """
 
 from __future__ import annotations

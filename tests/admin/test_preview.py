@@ -10,12 +10,12 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from bench.fake_provider import FakePostmark
 from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
 from subscribers.models import Suppression
 from subscribers.suppression import suppression_add
 from tests.digest_support import DAY, edition_small, reader_make, topic, use_fake_postmark
-from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 

@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
+from bench.fake_provider import FakePostmark
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send, deliveries_sweep
 from newsletter.models import Delivery, Edition, Paper
@@ -22,7 +23,6 @@ from tests.digest_support import (
     topics_default,
     use_fake_postmark,
 )
-from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)

@@ -7,11 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from bench.fake_provider import FakePostmark
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send
 from newsletter.models import Delivery
 from tests.digest_support import edition_small, reader_make, use_fake_postmark
-from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)

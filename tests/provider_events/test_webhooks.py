@@ -1,5 +1,5 @@
 """Each provider's real webhook payloads, posted through anymail's tracking
-URLs, change readers and the suppression list as the README says."""
+URLs, change readers and the suppression list as docs/providers.md says."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 the suppression list names them and their status is no longer active.
 
 The digest run itself is built separately; once it exists, the end-to-end
-check belongs next to it (see the README's "Email providers and webhooks")."""
+check belongs next to it (see docs/providers.md)."""
 
 import pytest
 
