@@ -45,7 +45,7 @@ def fresh_pools():
     """The default topics, and no edition pool cached by an earlier test
     (pools are kept per process): for tests that select, assemble or send."""
     from newsletter.digest.pool import pools_forget
-    from tests.digest_support import topics_default
+    from tests.factories import topics_default
 
     topics_default()
     pools_forget()

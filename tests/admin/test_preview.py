@@ -14,7 +14,8 @@ from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
 from subscribers.models import Suppression
 from subscribers.suppression import suppression_add
-from tests.digest_support import DAY, edition_small, reader_make, topic, use_fake_postmark
+from tests.digest_support import use_fake_postmark
+from tests.factories import DAY, edition_make, edition_small, reader_make, topic
 from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
@@ -39,7 +40,7 @@ def fake(settings):
 @pytest.fixture
 def edition():
     edition_small()
-    return Edition.objects.create(date=DAY, note="Quantization day.")
+    return edition_make(note="Quantization day.")
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ def test_reader_search_lists_matching_addresses_to_choose_from(editor_client, ed
 
 
 def test_a_reader_with_nothing_new_gets_no_email_and_the_page_says_why(editor_client, edition):
-    Edition.objects.create(date=DAY.replace(day=11))
+    edition_make(DAY.replace(day=11))
     reader_make("q@example.org", topics=("quantization-compression",))
     response = preview_get(editor_client, Edition.objects.get(date=DAY.replace(day=11)),
                            preview="reader", preview_email="q@example.org")

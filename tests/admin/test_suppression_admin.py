@@ -9,7 +9,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.suppression import is_suppressed, suppression_add
 from tests import provider_payloads as p
-from tests.event_helpers import make_delivery, make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import delivery_make, reader_make
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/subscribers/suppression/"
@@ -77,8 +78,8 @@ def test_provider_events_list_links_deliveries_without_a_query_per_row(
 ):
     deliveries = []
     for n in range(5):
-        reader = make_reader(f"reader{n}@example.com")
-        deliveries.append(make_delivery(reader))
+        reader = reader_make(f"reader{n}@example.com")
+        deliveries.append(delivery_make(reader=reader))
         p.post_json(client, "/anymail/postmark/tracking/",
                     p.postmark_open(reader.email, metadata={"delivery_id": str(deliveries[-1].pk)}))
     process_pending()
@@ -92,7 +93,7 @@ def test_provider_events_list_links_deliveries_without_a_query_per_row(
 
 
 def test_process_now_applies_waiting_events(admin_client, client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_spam_complaint("ada@example.com"))
     event = ProviderEvent.objects.get()
     ProviderEvent.objects.update(attempts=5, error="OperationalError: database was restarting")

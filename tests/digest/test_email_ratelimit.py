@@ -13,7 +13,7 @@ from newsletter.digest.ratelimit import SendRateLimiter, send_limiter_get
 from newsletter.models import Delivery
 from newsletter.tasks import deliveries_enqueue
 from tests.conftest import VENV_BIN, broker_purge, wait_for
-from tests.digest_support import edition_small, reader_make
+from tests.factories import edition_small, reader_make
 from tests.fake_provider import FakePostmark
 
 

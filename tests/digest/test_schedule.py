@@ -11,7 +11,7 @@ from newsletter.digest.schedule import deliveries_plan
 from newsletter.models import Delivery
 from subscribers.models import Subscriber
 from subscribers.suppression import suppression_add
-from tests.digest_support import DAY, paper_make, reader_make
+from tests.factories import DAY, paper_make, reader_make
 
 pytestmark = pytest.mark.django_db
 

@@ -10,17 +10,19 @@ from django.db import connection
 
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send, deliveries_sweep
-from newsletter.models import Delivery, Edition, Paper
+from newsletter.models import Delivery, Paper
 from subscribers.models import Suppression
 from subscribers.suppression import is_suppressed, suppression_add
 from tests.conftest import free_port
-from tests.digest_support import (
+from tests.digest_support import use_fake_postmark
+from tests.factories import (
     DAY,
+    delivery_make,
+    edition_make,
     edition_small,
     paper_make,
     reader_make,
     topics_default,
-    use_fake_postmark,
 )
 from tests.fake_provider import FakePostmark
 
@@ -312,9 +314,8 @@ def test_weekly_reader_gets_the_best_of_the_editions_since_their_last_digest(fak
     old = paper_make("2507.00201", day=DAY - timedelta(days=6), topics={"reasoning": 1.0})
     mid = paper_make("2507.00202", day=DAY - timedelta(days=3), topics={"reasoning": 1.0}, upvotes=30)
     new = paper_make("2507.00203", day=DAY, topics={"reasoning": 1.0})
-    last_week = Edition.objects.create(date=DAY - timedelta(days=6))
-    Delivery.objects.create(subscriber=reader, edition=last_week, status=S.SENT, paper_ids=[old.arxiv_id],
-                            due_at=T0 - timedelta(days=7))
+    delivery_make(reader=reader, edition=edition_make(DAY - timedelta(days=6)), paper_ids=[old.arxiv_id],
+                  due_at=T0 - timedelta(days=7))
     with at(T0):
         deliveries_send(delivery_ids=plan())
     delivery = Delivery.objects.get(edition__date=DAY)

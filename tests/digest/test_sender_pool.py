@@ -10,7 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send
 from newsletter.models import Delivery
-from tests.digest_support import edition_small, reader_make, use_fake_postmark
+from tests.digest_support import use_fake_postmark
+from tests.factories import edition_small, reader_make
 from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_pools")]

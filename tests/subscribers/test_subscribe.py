@@ -8,11 +8,11 @@ from subscribers.consent import CONSENT_VERSION
 from subscribers.models import ConsentRecord, Subscriber, Suppression
 from subscribers.services import subscriber_signup
 from subscribers.suppression import suppression_add
+from tests.factories import reader_make
 from tests.subscriber_helpers import (
     eager_tasks,
     fresh_client,
     link_path,
-    make_subscriber,
     random_ip,
     sent_to,
     signup_data,
@@ -64,7 +64,7 @@ def test_signup_stores_a_pending_reader_and_emails_a_confirmation_link(post_sign
 
 
 def test_answer_page_is_the_same_for_new_and_known_addresses(post_signup, client):
-    known = make_subscriber()
+    known = reader_make()
     new = post_signup(signup_data(unique_email()))
     again = post_signup(signup_data(known.email))
     assert new.status_code == again.status_code == 303
@@ -220,7 +220,7 @@ def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(
 
 
 def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_signup):
-    subscriber = make_subscriber(topics=("surveys",), send_hour=9)
+    subscriber = reader_make(topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
@@ -230,7 +230,7 @@ def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_si
 
 
 def test_unsubscribed_reader_signing_up_again_changes_nothing_until_confirmed(post_signup):
-    subscriber = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED, topics=("surveys",), send_hour=9)
+    subscriber = reader_make(status=Subscriber.Status.UNSUBSCRIBED, topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED

@@ -9,13 +9,14 @@ import pytest
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import is_suppressed, suppressed_among, suppression_lift
 from tests import provider_payloads as p
-from tests.event_helpers import make_reader, process_pending
+from tests.event_helpers import process_pending
+from tests.factories import reader_make
 
 pytestmark = pytest.mark.django_db
 
 
 def test_complaining_reader_is_suppressed_and_inactive(client):
-    ada, grace = make_reader("ada@example.com"), make_reader("grace@example.com")
+    ada, grace = reader_make("ada@example.com"), reader_make("grace@example.com")
 
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_spam_complaint("ada@example.com"))
     process_pending()
@@ -25,7 +26,7 @@ def test_complaining_reader_is_suppressed_and_inactive(client):
 
 
 def test_suppression_outlives_the_reader(client):
-    ada = make_reader("ada@example.com")
+    ada = reader_make("ada@example.com")
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_bounce("ada@example.com"))
     process_pending()
 
@@ -36,7 +37,7 @@ def test_suppression_outlives_the_reader(client):
 
 
 def test_lifting_allows_mail_again_but_leaves_the_reader_status(client):
-    ada = make_reader("ada@example.com")
+    ada = reader_make("ada@example.com")
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_bounce("ada@example.com"))
     process_pending()
 
