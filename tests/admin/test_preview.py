@@ -3,8 +3,10 @@ the message the sender sends (same functions), and a test send goes to the
 editor only, marked as a test, with no Delivery."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.test import Client
@@ -186,10 +188,11 @@ def test_a_suppressed_reader_preview_warns_that_the_sender_would_not_mail_them(e
 
 def test_send_test_goes_to_the_editor_marked_as_test_with_no_delivery(editor_client, edition, fake):
     reader_make("q@example.org", topics=("quantization-compression",))
-    preview = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org").context[
-        "preview"
-    ]
-    response = send_test(editor_client, edition, preview="reader", preview_email="q@example.org")
+    # One frozen second: the links' signed tokens carry the time they were made.
+    with time_machine.travel(datetime(2025, 7, 10, 9, 0, tzinfo=UTC), tick=False):
+        page = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org")
+        preview = page.context["preview"]
+        response = send_test(editor_client, edition, preview="reader", preview_email="q@example.org")
     assert response.status_code == 302
     assert response["Location"].endswith("?preview=reader&preview_email=q%40example.org#preview")
     [sent] = fake.accepted()
