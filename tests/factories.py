@@ -21,14 +21,13 @@ DAY = date(2025, 7, 10)  # a Thursday: the day every factory puts its rows on un
 
 def topics_default() -> None:
     """Put back the default topics (a data migration) if a transactional
-    test's flush removed them; the test database has them otherwise."""
+    test's flush removed them (conftest does it before every database test)."""
     migration = importlib.import_module("newsletter.migrations.0003_default_topics")
     if Topic.objects.count() < len(migration.DEFAULT_TOPICS):
         migration.create_topics(apps, None)
 
 
 def topic(slug: str) -> Topic:
-    topics_default()
     return Topic.objects.get(slug=slug)
 
 

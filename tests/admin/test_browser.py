@@ -15,8 +15,8 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed rows; restore the migrated topics after.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server needs committed rows.
+    pytest.mark.django_db(transaction=True),
 ]
 
 

@@ -22,7 +22,6 @@ from tests.factories import (
     edition_small,
     paper_make,
     reader_make,
-    topics_default,
 )
 from tests.fake_provider import FakePostmark
 
@@ -183,7 +182,6 @@ def test_a_provider_that_refuses_connections_is_retried_nothing_was_sent(setting
     settings.EMAIL_PROVIDER = "postmark"
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "t", "POSTMARK_API_URL": f"http://127.0.0.1:{free_port()}/"}
-    topics_default()
     edition_small()
     reader_make("a@example.org", topics=("quantization-compression",))
     with at(T0):
