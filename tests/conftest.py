@@ -102,6 +102,18 @@ def _migrated_rows(request):
 
 
 @pytest.fixture
+def one_rate_window():
+    """The clock at the start of an hour, running: every attempt a test makes
+    falls in one window of the per-hour attempt counters, so no count starts
+    afresh halfway through the test."""
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now().replace(minute=0, second=1), tick=True):
+        yield
+
+
+@pytest.fixture
 def fresh_pools():
     """No edition pool cached by an earlier test (pools are kept per
     process): for tests that select, assemble or send."""

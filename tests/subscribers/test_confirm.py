@@ -175,6 +175,7 @@ def test_resend_for_an_unknown_or_active_address_answers_the_same_and_sends_noth
     assert mail.outbox == []
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_resend_is_rate_limited_and_has_a_honeypot(client, run, settings):
     subscriber, _ = signed_up(run)
     run(client.post, "/confirm/resend/", {"email": subscriber.email, "leave_empty": "bot"})

@@ -2,6 +2,7 @@
 
 import uuid
 
+import pytest
 import time_machine
 from django.utils import timezone
 
@@ -20,6 +21,7 @@ def test_counts_attempts_per_key_within_the_window():
         assert rate_limit_hit(scope="t", key=key, limit=2, window=3600) is False
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_keys_are_case_insensitive_so_capitals_do_not_escape_the_limit():
     key = f"Reader-{uuid.uuid4().hex}@Example.org"
     assert rate_limit_hit(scope="t", key=key, limit=1, window=3600) is False

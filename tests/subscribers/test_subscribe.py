@@ -174,6 +174,7 @@ def test_form_requires_a_csrf_token():
     assert not Subscriber.objects.exists()
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_too_many_attempts_from_one_ip_get_429(post_signup, settings):
     settings.SUBSCRIBE_RATE_PER_IP = 2
     assert post_signup(signup_data(unique_email())).status_code == 303
@@ -193,6 +194,7 @@ def test_exempt_ip_is_not_rate_limited(post_signup, settings):
     assert Subscriber.objects.count() == 3
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     settings, django_capture_on_commit_callbacks
 ):
@@ -279,6 +281,7 @@ def test_time_zone_is_prefilled_by_script_and_weekday_explained_without_it(clien
     assert "For weekly readers." in html
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_rate_limit_counts_per_forwarded_ip_behind_a_trusted_proxy(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.SUBSCRIBE_RATE_PER_IP = 1
