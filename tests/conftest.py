@@ -234,4 +234,17 @@ def wait_for(predicate, *, timeout: float, what: str, service: Service | None = 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tail}")
 
 
+def lock_waiters() -> int:
+    """How many sessions on this test database wait for a lock (PostgreSQL):
+    a race test holds one side's transaction open until the other waits."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 VENV_BIN = Path(sys.executable).parent

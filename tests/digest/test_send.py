@@ -8,6 +8,7 @@ import pytest
 import time_machine
 from django.db import connection
 
+from newsletter.digest import sender_pool
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send, deliveries_sweep
 from newsletter.models import Delivery, Paper
@@ -86,19 +87,31 @@ def test_a_chunk_delivered_twice_sends_nothing_twice(fake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_same_chunk_in_two_workers_at_once_sends_each_digest_once(settings):
+def test_the_same_chunk_in_two_workers_at_once_sends_each_digest_once(settings, monkeypatch):
+    # Neither worker claims a digest before both have read every row as
+    # pending: from then on only the claim (pending -> sending) stands
+    # between them and a second copy of each digest.
+    claim = sender_pool.record_and_claim
+    both_read = threading.Barrier(2, timeout=30)
+    claimed_once = threading.local()
+
+    def claim_once_both_read(**kwargs):
+        if kwargs["selections"] and not getattr(claimed_once, "yes", False):
+            claimed_once.yes = True
+            both_read.wait()
+        return claim(**kwargs)
+
+    monkeypatch.setattr(sender_pool, "record_and_claim", claim_once_both_read)
     with FakePostmark(latency_ms=20) as fake:
         use_fake_postmark(settings, fake)
         edition_small()
         for i in range(12):
             reader_make(f"r{i}@example.org", topics=("quantization-compression",))
         ids = plan()
-        barrier = threading.Barrier(2)
         errors = []
 
         def work():
             try:
-                barrier.wait()
                 deliveries_send(delivery_ids=ids)
             except BaseException as exc:  # reported below
                 errors.append(exc)
