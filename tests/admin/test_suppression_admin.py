@@ -31,14 +31,17 @@ def test_lift_asks_for_a_reason_first(admin_client):
     assert is_suppressed("ada@example.com")
 
 
-def test_lift_without_a_reason_changes_nothing(admin_client):
+@pytest.mark.parametrize("reason", [{"reason": "   "}, {}], ids=["blank", "missing"])
+def test_lift_without_a_reason_changes_nothing(admin_client, reason):
     suppression = suppression_add(email="ada@example.com", reason=Suppression.Reason.BOUNCED)
 
-    page = lift(admin_client, [suppression], apply="1", reason="   ")
+    page = lift(admin_client, [suppression], apply="1", **reason)
 
     assert page.status_code == 200
     assert "This field is required" in page.content.decode()
     assert is_suppressed("ada@example.com")
+    suppression.refresh_from_db()
+    assert (suppression.lifted_at, suppression.lifted_by) == (None, "")
 
 
 def test_lift_with_a_reason_is_recorded(admin_client, admin_user):
