@@ -53,11 +53,13 @@ manage: $(VENV)/.installed-run
 	@mkdir -p var
 	@$(RUN_ENV) $(PY) manage.py $(ARGS)
 
-## make test: set up the test environment and run every test.
+## make test: set up the test environment and run every test, in an order shuffled with a
+## new seed (printed); `make test SHUFFLE=<seed>` runs that order again.
+SHUFFLE ?= random
 test: setup-test
 	$(PY) -m ruff check .
 	DJANGO_SETTINGS_MODULE=tests.settings $(PY) manage.py makemigrations --check --dry-run -v0
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --shuffle $(SHUFFLE) $(PYTEST_ARGS)
 
 ## make bench: the digest assembly benchmark (100,000 synthetic readers; leaves the database as it was).
 bench: setup

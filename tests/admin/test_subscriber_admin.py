@@ -6,6 +6,7 @@ from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION
 from subscribers.models import Subscriber
 from subscribers.services import subscriber_confirm, subscriber_signup
+from tests.factories import reader_make
 from tests.subscriber_helpers import unique_email
 
 pytestmark = pytest.mark.django_db
@@ -30,5 +31,5 @@ def test_change_page_shows_the_consent_records(admin_client):
 
 
 def test_list_page_answers(admin_client):
-    Subscriber.objects.create(email=unique_email())
+    reader_make(status=Subscriber.Status.PENDING, topics=())
     assert admin_client.get("/admin/subscribers/subscriber/").status_code == 200

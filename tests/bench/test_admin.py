@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 from bench.admin import RunCommand, SeedCommand
 from newsletter.models import Delivery, Edition, Paper
 from subscribers.models import ConsentRecord, Subscriber
-from tests.admin_data import paper_make, reader_make
+from tests.factories import paper_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -18,8 +18,8 @@ SMALL = ["--readers", "40", "--deliveries", "50", "--days", "3", "--papers-per-d
 
 
 def test_seed_creates_marked_rows_and_removes_only_those():
-    mine = reader_make(1)
-    paper = paper_make(1)
+    mine = reader_make("reader1@example.org")
+    paper = paper_make("2508.00001")
     out = io.StringIO()
     call_command(SeedCommand(), *SMALL, stdout=out)
     assert "Seeded 40 readers" in out.getvalue()

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from bench.fake_provider import FakePostmark
 from newsletter.models import Delivery, Paper
 from tests.conftest import free_port
-from tests.digest_support import edition_small, reader_make, use_fake_postmark
+from tests.digest_support import use_fake_postmark
+from tests.factories import edition_small, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 NOON = datetime(2025, 7, 10, 12, 0, tzinfo=UTC)

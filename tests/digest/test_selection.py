@@ -7,7 +7,7 @@ import pytest
 from newsletter.digest.pool import pool_get
 from newsletter.digest.ranking import paper_attention
 from newsletter.digest.selection import Reader, digest_select, keywords_parse
-from tests.digest_support import DAY, edition_small, paper_make, topic
+from tests.factories import DAY, edition_small, paper_make, topic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 

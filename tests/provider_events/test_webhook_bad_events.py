@@ -9,7 +9,8 @@ import pytest
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.suppression import is_suppressed
 from tests import provider_payloads as p
-from tests.event_helpers import make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import reader_make
 
 pytestmark = pytest.mark.django_db
 Status = Subscriber.Status
@@ -21,7 +22,7 @@ def warnings_of(caplog) -> list[str]:
 
 
 def test_sendgrid_batch_keeps_the_good_events_beside_an_out_of_range_timestamp(client, caplog):
-    ada, bob = make_reader("ada@example.com"), make_reader("bob@example.com")
+    ada, bob = reader_make("ada@example.com"), reader_make("bob@example.com")
     batch = [
         p.sendgrid_event("ada@example.com", "open", sg_event_id="sg-open-1"),
         p.sendgrid_event("bob@example.com", "bounce", sg_event_id="sg-bounce-bad", timestamp=1e18,
@@ -46,7 +47,7 @@ def test_sendgrid_batch_keeps_the_good_events_beside_an_out_of_range_timestamp(c
 
 
 def test_sendgrid_batch_with_several_bad_events_names_each(client, caplog):
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
     batch = [
         p.sendgrid_event("ada@example.com", "delivered", sg_event_id="sg-bad-1", timestamp=-1e300),
         p.sendgrid_event("ada@example.com", "open", sg_event_id="sg-open-1"),
@@ -73,7 +74,7 @@ def assert_refused_in_one_line(response, caplog, reader, what):
 
 
 def test_brevo_event_with_an_out_of_range_timestamp_is_refused_in_one_line(client, caplog):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = p.brevo_event("ada@example.com", "hard_bounce", ts_epoch=10**21)
 
     response = p.post_json(client, "/anymail/brevo/tracking/", payload)
@@ -83,7 +84,7 @@ def test_brevo_event_with_an_out_of_range_timestamp_is_refused_in_one_line(clien
 
 def test_signed_mailgun_event_with_an_out_of_range_timestamp_is_refused_in_one_line(client, caplog, settings):
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = p.mailgun_failed("ada@example.com", signing_key=MAILGUN_KEY)
     payload["event-data"]["timestamp"] = 1e300
 
@@ -95,7 +96,7 @@ def test_signed_mailgun_event_with_an_out_of_range_timestamp_is_refused_in_one_l
 def test_signed_legacy_mailgun_form_with_an_out_of_range_timestamp_is_refused(client, caplog, settings):
     # The legacy form's timestamp is the signed one, so only the key holder can send this.
     settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": MAILGUN_KEY}
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     form = {"event": "bounced", "recipient": "ada@example.com", "code": "550", "error": "user unknown",
             **p.mailgun_signature(MAILGUN_KEY, timestamp="9" * 400)}
 

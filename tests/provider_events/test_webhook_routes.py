@@ -13,7 +13,8 @@ from django.urls import include, path
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.provider_events.webhooks import tracking_urlpatterns
 from tests import provider_payloads as p
-from tests.event_helpers import make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import reader_make
 from tests.ops.test_config_errors import run_manage
 
 Status = Subscriber.Status
@@ -66,7 +67,7 @@ def forged_complaints(client, email: str) -> dict[str, int]:
 
 @pytest.mark.django_db
 def test_a_forged_complaint_to_an_unrouted_webhook_changes_nothing(client, mount):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     mount("postmark")
 
     answers = forged_complaints(client, "ada@example.com")
@@ -83,7 +84,7 @@ def test_a_forged_complaint_to_an_unrouted_webhook_changes_nothing(client, mount
 
 @pytest.mark.django_db
 def test_no_webhook_routed_means_no_complaint_lands(client, mount):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     mount()
 
     answers = forged_complaints(client, "ada@example.com")

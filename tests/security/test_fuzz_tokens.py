@@ -24,8 +24,8 @@ from subscribers.tokens import (
     token_make,
     token_read,
 )
+from tests.factories import reader_make
 from tests.fuzz_strategies import hostile_text
-from tests.subscriber_helpers import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ LINKS = {
 
 @pytest.fixture
 def reader():
-    return make_subscriber(email="ada@example.org")
+    return reader_make(email="ada@example.org")
 
 
 def reader_state(reader) -> tuple:
@@ -182,7 +182,7 @@ def test_links_die_with_a_changed_address(reader):
 
 
 def test_an_old_confirmation_link_is_expired_not_broken():
-    pending = make_subscriber(email="bob@example.org", status=Subscriber.Status.PENDING)
+    pending = reader_make(email="bob@example.org", status=Subscriber.Status.PENDING)
     with time_machine.travel(dt.datetime(2026, 11, 1, 9, tzinfo=dt.UTC), tick=False):
         token = token_make(subscriber=pending, purpose="confirm")
 

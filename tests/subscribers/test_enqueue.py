@@ -12,7 +12,8 @@ from subscribers.confirmations import subscribers_sweep
 from subscribers.importing import subscribers_import_csv
 from subscribers.models import Subscriber
 from subscribers.tokens import token_make
-from tests.subscriber_helpers import eager_tasks, fresh_client, make_subscriber, signup_data, unique_email
+from tests.factories import reader_make
+from tests.subscriber_helpers import eager_tasks, fresh_client, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -58,30 +59,30 @@ def test_signing_up_again_while_pending_enqueues_a_fresh_confirmation(after_comm
 
 
 def test_an_unsubscribed_reader_signing_up_again_is_enqueued_a_confirmation(after_commit):
-    reader = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED)
+    reader = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
     assert after_commit(signup, reader.email) == [CONFIRM]
 
 
 def test_an_active_reader_signing_up_again_is_enqueued_nothing(after_commit):
-    reader = make_subscriber()
+    reader = reader_make()
     assert after_commit(signup, reader.email) == []
 
 
 def test_the_resend_form_enqueues_a_confirmation_for_a_pending_reader_only(after_commit):
-    pending = make_subscriber(status=Subscriber.Status.PENDING)
+    pending = reader_make(status=Subscriber.Status.PENDING)
     assert after_commit(fresh_client().post, "/confirm/resend/", {"email": pending.email}) == [CONFIRM]
     assert after_commit(fresh_client().post, "/confirm/resend/", {"email": unique_email()}) == []
 
 
 def test_confirming_enqueues_the_welcome_once(after_commit):
-    reader = make_subscriber(status=Subscriber.Status.PENDING)
+    reader = reader_make(status=Subscriber.Status.PENDING)
     assert after_commit(confirm, reader) == [WELCOME]
     assert after_commit(confirm, reader) == []
 
 
 def test_the_editors_resend_enqueues_one_confirmation_per_owed_reader(admin_client, after_commit):
-    pending = [make_subscriber(status=Subscriber.Status.PENDING) for _ in range(2)]
-    active = make_subscriber()
+    pending = [reader_make(status=Subscriber.Status.PENDING) for _ in range(2)]
+    active = reader_make()
     selected = [reader.pk for reader in (*pending, active)]
     sent = after_commit(admin_client.post, "/admin/subscribers/subscriber/",
                         {"action": "resend_confirmation", "_selected_action": selected, "index": 0})
@@ -107,7 +108,7 @@ def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_the_email
         raise ConnectionRefusedError("broker unreachable")
 
     monkeypatch.setattr(getattr(tasks, task), "delay", broker_down)
-    reader = make_subscriber(status=Subscriber.Status.PENDING, email=unique_email())
+    reader = reader_make(status=Subscriber.Status.PENDING, email=unique_email())
     with django_capture_on_commit_callbacks(execute=True):
         response = act(reader)
     assert response.status_code in (200, 303)

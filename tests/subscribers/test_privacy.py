@@ -13,6 +13,7 @@ from subscribers.models import ConsentRecord, Subscriber, Suppression, email_has
 from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_export, subscriber_signup
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
+from tests.factories import delivery_make, edition_make, reader_make
 from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
@@ -35,9 +36,9 @@ def reader(run):
         ip="198.51.100.7", user_agent="Signup/1.0")
     subscriber = Subscriber.objects.get(email=email)
     run(subscriber_confirm, subscriber=subscriber, ip="2001:db8::1", user_agent="Confirm/1.0")
-    edition = Edition.objects.create(date=dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)
-    Delivery.objects.create(subscriber=subscriber, edition=edition, status=Delivery.Status.SENT,
-                            paper_ids=["2507.06607"], sent_at=dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC))
+    edition = edition_make(dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)
+    delivery_make(reader=subscriber, edition=edition, paper_ids=["2507.06607"],
+                  sent_at=dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC))
     return subscriber
 
 
@@ -136,7 +137,7 @@ def test_erased_address_can_sign_up_anew_and_confirming_lifts_the_suppression(re
 
 
 def test_erasing_a_bounced_address_keeps_the_bounce(run):
-    subscriber = Subscriber.objects.create(email=unique_email(), status=Subscriber.Status.BOUNCED)
+    subscriber = reader_make(status=Subscriber.Status.BOUNCED, topics=())
     suppression_add(email=subscriber.email, reason=Suppression.Reason.BOUNCED)
     subscriber_erase(subscriber=subscriber)
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED
