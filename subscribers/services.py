@@ -19,6 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
 from subscribers import confirmations
 from subscribers.consent import CONSENT_VERSION, consent_wording
@@ -391,6 +392,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
                 recipient_hash=email_hash(subscriber.email)
             ).order_by("received_at")
         ],
+        # Ratings of papers and what the digest learned from them and from clicks.
+        "feedback": feedback_export(subscriber=subscriber),
     }
 
 

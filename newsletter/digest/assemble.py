@@ -14,6 +14,7 @@ from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import EditionParts, Fillable, MailConfig
 from newsletter.digest.selection import Reader, Selection
 from newsletter.digest.text import html_ascii
+from newsletter.feedback.links import feedback_links
 
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
@@ -26,6 +27,8 @@ class Links:
     preferences_url: str
     unsubscribe_url: str
     list_unsubscribe: str
+    rate_url: str  # "Rate these papers"
+    feedback_prefix: str  # each paper's "More/Less like this" starts with it
 
 
 def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Links:
@@ -36,7 +39,10 @@ def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Link
         "unsubscribe", "preferences", "digest", secret=mail.secret_key
     ).mint(reader)
     unsubscribe_url = f"{site}/unsubscribe/{unsubscribe}/"
+    feedback = feedback_links(reader=reader, day=pool.last.isoformat(), site_url=site, secret=mail.secret_key)
     return Links(
+        rate_url=feedback.rate_url,
+        feedback_prefix=feedback.prefix,
         web_url=f"{site}/digests/{pool.last.isoformat()}/{digest}/",
         preferences_url=f"{site}/preferences/{preferences}/",
         unsubscribe_url=unsubscribe_url,
@@ -102,6 +108,8 @@ class _Sections:
     lead_title: str
     preheader: str
     preheader_html: str
+    # Each section joined, then cut where the reader's feedback link prefix
+    # goes: per reader it is one str.join.
     for_you_html: list[str]
     for_you_text: list[str]
     trending_html: list[str]
@@ -125,16 +133,19 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
             text += (before, pick.why, after, "\n")
         return html, text
 
+    def cut(section: list[str]) -> list[str]:
+        return "".join(section).split(parts.feedback_marker)
+
     for_you_html, for_you_text = pieces(selection.for_you)
     trending_html, trending_text = pieces(selection.trending)
     sections = _Sections(
         lead_title=lead_title,
         preheader=preheader,
         preheader_html=html_ascii(escape(preheader, quote=False)),
-        for_you_html=for_you_html,
-        for_you_text=for_you_text,
-        trending_html=trending_html,
-        trending_text=trending_text,
+        for_you_html=cut(for_you_html),
+        for_you_text=cut(for_you_text),
+        trending_html=cut(trending_html),
+        trending_text=cut(trending_text),
     )
     if selection.shared:
         selection.rendered["sections"] = (parts, sections)
@@ -154,6 +165,8 @@ def digest_values(
         "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
         "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
+        "rate_url": links.rate_url,
+        "feedback_prefix": links.feedback_prefix,
     }
 
 
@@ -211,19 +224,22 @@ def digest_assemble(
     values = {
         "subject": subject, "preheader": sections.preheader, "why_text": why_text,
         "web_url": links.web_url, "preferences_url": links.preferences_url,
-        "unsubscribe_url": links.unsubscribe_url,
+        "unsubscribe_url": links.unsubscribe_url, "rate_url": links.rate_url,
     }
     html_values = {
         "subject": html_ascii(escape(subject, quote=False)), "preheader": sections.preheader_html,
         "why_text": html_ascii(escape(why_text, quote=False)),
         "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
-        "unsubscribe_url": escape(links.unsubscribe_url),
+        "unsubscribe_url": escape(links.unsubscribe_url), "rate_url": escape(links.rate_url),
     }
     variant = 1 if selection.trending else 0
-    text = _fill(parts.text[variant], values,
-                 {"for_you": sections.for_you_text, "trending": sections.trending_text})
-    html = _fill(parts.html[variant], html_values,
-                 {"for_you": sections.for_you_html, "trending": sections.trending_html})
+    prefix = links.feedback_prefix  # base64url, ":" and the site URL: nothing to escape
+    text = _fill(parts.text[variant], values, {
+        "for_you": [prefix.join(sections.for_you_text)], "trending": [prefix.join(sections.trending_text)],
+    })
+    html = _fill(parts.html[variant], html_values, {
+        "for_you": [prefix.join(sections.for_you_html)], "trending": [prefix.join(sections.trending_html)],
+    })
     return digest_message(
         mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),
         text=text, html=html, delivery_id=delivery_id,

@@ -32,7 +32,9 @@ from newsletter.digest.pool import EditionPool, PoolPaper
 from newsletter.digest.text import html_ascii
 
 # Per-reader values, filled in by assemble.py.
-READER_SLOTS = ("subject", "preheader", "web_url", "preferences_url", "unsubscribe_url", "why_text")
+READER_SLOTS = (
+    "subject", "preheader", "web_url", "preferences_url", "unsubscribe_url", "why_text", "rate_url",
+)
 BLOCK_SLOTS = ("for_you", "trending", "if_trending", "end_trending")
 CARD_SEPARATOR = "DP-CARD-BREAK"
 # Invisible filler after the preheader so clients do not pad the preview
@@ -239,6 +241,8 @@ class EditionParts:
     cards_text: tuple[tuple[str, str], ...]
     subject: Fillable
     mail: MailConfig
+    # Stands in the cards for the reader's feedback link prefix (see assemble).
+    feedback_marker: str = ""
 
 
 def _markers(nonce: str) -> tuple[dict, dict, dict]:
@@ -272,6 +276,7 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
     nonce = secrets.token_hex(6)
     html_blocks, text_blocks, values = _markers(nonce)
     why = f"__DP{nonce}_why__"
+    feedback = f"__DP{nonce}_feedback__"
     base = _base_context(pool)
 
     html = _inline(render_to_string("emails/digest-body.html", {**base, **values, "slots": html_blocks}))
@@ -280,9 +285,13 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
     cards = [paper_card(paper) for paper in pool.papers]
     css = render_to_string("emails/digest-style.css")
     cards_html = _cards_inline(
-        [render_to_string("emails/digest-paper.html", {"card": c, "why": why}) for c in cards], css
+        [render_to_string("emails/digest-paper.html", {"card": c, "why": why, "feedback_prefix": feedback})
+         for c in cards], css
     )
-    cards_text = [render_to_string("emails/digest-paper.txt", {"card": c, "why": why}) for c in cards]
+    cards_text = [
+        render_to_string("emails/digest-paper.txt", {"card": c, "why": why, "feedback_prefix": feedback})
+        for c in cards
+    ]
     subject = render_to_string(
         "emails/digest-subject.txt", {**base, "lead_title": f"__DP{nonce}_lead_title__"}
     ).strip()
@@ -300,6 +309,7 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
         cards_text=tuple(halves(c) for c in cards_text),
         subject=_fillable(_split(subject, nonce), keep_trending=False),
         mail=mail,
+        feedback_marker=feedback,
     )
 
 

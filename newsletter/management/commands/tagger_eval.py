@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.ingest.records import DocumentError
+from newsletter.tagging.corrections import keyword_suggestions
 from newsletter.tagging.evaluate import SETS, labels_set, tagger_evaluate
 
 
@@ -19,8 +20,12 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--set", default="sample", choices=SETS, help="which labelled papers")
         parser.add_argument("--mistakes", action="store_true", help="list every paper the tagger got wrong")
+        parser.add_argument(
+            "--suggest", action="store_true",
+            help="suggest keyword changes from the papers editors corrected (their decisions are examples)",
+        )
 
-    def handle(self, *args, mistakes, **options):
+    def handle(self, *args, mistakes, suggest, **options):
         name = options["set"]
         try:
             result = tagger_evaluate(papers=labels_set(name))
@@ -40,3 +45,8 @@ class Command(BaseCommand):
             f"overall on {result.papers} papers ({name}): precision {_fmt(o.precision)}, "
             f"recall {_fmt(o.recall)}, F1 {_fmt(o.f1)} (tp {o.tp}, fp {o.fp}, fn {o.fn})"
         )
+        if suggest:
+            lines = keyword_suggestions()
+            self.stdout.write(f"suggestions from editors' corrections: {len(lines)}")
+            for line in lines:
+                self.stdout.write(f"  {line}")
