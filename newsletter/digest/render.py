@@ -237,12 +237,12 @@ class EditionParts:
 
     html: tuple[Fillable, Fillable]
     text: tuple[Fillable, Fillable]
-    cards_html: tuple[tuple[str, str], ...]  # per paper: before and after its "why"
-    cards_text: tuple[tuple[str, str], ...]
+    # Per paper: the card before its "why", and after it, cut where the
+    # reader's feedback link prefix goes.
+    cards_html: tuple[tuple[str, tuple[str, ...]], ...]
+    cards_text: tuple[tuple[str, tuple[str, ...]], ...]
     subject: Fillable
     mail: MailConfig
-    # Stands in the cards for the reader's feedback link prefix (see assemble).
-    feedback_marker: str = ""
 
 
 def _markers(nonce: str) -> tuple[dict, dict, dict]:
@@ -296,11 +296,11 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
         "emails/digest-subject.txt", {**base, "lead_title": f"__DP{nonce}_lead_title__"}
     ).strip()
 
-    def halves(rendered: str) -> tuple[str, str]:
+    def halves(rendered: str) -> tuple[str, tuple[str, ...]]:
         before, found, after = rendered.partition(why)
         if not found:
             raise RuntimeError("a paper card lost its 'why' slot")
-        return before, after
+        return before, tuple(after.split(feedback))
 
     return EditionParts(
         html=_variants(_split(html, nonce)),
@@ -309,7 +309,6 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
         cards_text=tuple(halves(c) for c in cards_text),
         subject=_fillable(_split(subject, nonce), keep_trending=False),
         mail=mail,
-        feedback_marker=feedback,
     )
 
 

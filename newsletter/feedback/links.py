@@ -18,9 +18,15 @@ class FeedbackLinks:
     prefix: str  # a paper's links: paper_vote_url(prefix, arxiv_id, "more" | "less")
 
 
-def feedback_links(*, reader, day: str, site_url: str, secret: str) -> FeedbackLinks:
-    """The reader's feedback links for the edition of ``day`` (ISO date)."""
-    (token,) = token_minter("feedback", secret=secret, scope=day).mint(reader)
+def feedback_token(*, reader, day: str, secret: str) -> str:
+    """The reader's feedback token for the edition of ``day`` (ISO date)."""
+    (token,) = token_minter("feedback", secret=secret, scopes=(day,)).mint(reader)
+    return token
+
+
+def feedback_links(*, token: str, day: str, site_url: str) -> FeedbackLinks:
+    """The feedback links of a digest of ``day`` (ISO date) with ``token``
+    (minted with the digest's other tokens, see assemble.reader_links)."""
     prefix = f"{site_url}/feedback/{day}/{token}"
     return FeedbackLinks(rate_url=f"{prefix}/", prefix=prefix)
 

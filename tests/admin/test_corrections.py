@@ -63,4 +63,5 @@ def test_tagger_eval_suggests_keyword_changes_from_corrected_papers():
     text = out.getvalue()
 
     assert "suggestions from editors' corrections:" in text
-    assert "speculative-decoding: 'speculative decoding^3' fired on 2 paper(s) editors took the topic off" in text
+    expected = "speculative-decoding: 'speculative decoding^3' fired on 2 paper(s) editors took the topic off"
+    assert expected in text

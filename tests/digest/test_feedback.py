@@ -1,6 +1,7 @@
 """Readers teach their digest: feedback links, the pages behind them, what a
 vote changes in the next digest, clicks, suggestions, reset, export, erase."""
 
+import dataclasses
 import importlib
 import json
 import re
@@ -15,19 +16,19 @@ from newsletter.digest.build import digest_for, reader_of
 from newsletter.digest.pool import pool_get
 from newsletter.digest.selection import digest_select
 from newsletter.feedback.learning import clicks_counted, taste_rebuild, tastes_refresh
-from newsletter.feedback.links import feedback_links
+from newsletter.feedback.links import feedback_links, feedback_token
 from newsletter.models import PaperVote, ReaderTaste
 from subscribers.models import ProviderEvent, Subscriber
 from subscribers.services import subscriber_erase, subscriber_export
-from subscribers.tokens import token_make
+from subscribers.tokens import TokenInvalid, token_make, token_read
 from tests.digest_support import DAY, edition_small, paper_make, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 def rate_url(subscriber, day=DAY) -> str:
-    links = feedback_links(reader=subscriber, day=day.isoformat(), site_url="", secret=_secret())
-    return links.rate_url
+    token = feedback_token(reader=subscriber, day=day.isoformat(), secret=_secret())
+    return feedback_links(token=token, day=day.isoformat(), site_url="").rate_url
 
 
 def _secret():
@@ -55,7 +56,8 @@ def test_digest_has_more_and_less_links_per_paper_and_a_rate_link(reader):
         arxiv_id = papers[key].arxiv_id
         assert f'href="https://papers.example.org{prefix}{arxiv_id}/more/"' in html
         assert f"Less like this: https://papers.example.org{prefix}{arxiv_id}/less/" in text
-    assert re.search(rf'href="https://papers.example.org{re.escape(prefix)}"[^>]*>Rate these papers</a>', html)
+    rate = re.escape(f"https://papers.example.org{prefix}")
+    assert re.search(rf'href="{rate}"[^>]*>Rate these papers</a>', html)
     assert f"Rate these papers: https://papers.example.org{prefix}" in text
 
 
@@ -111,8 +113,10 @@ def test_rating_page_lists_the_digest_and_records_several_votes(reader, client):
     page = client.get(path).content.decode()
     assert papers["A"].title in page and papers["D"].title in page  # "For you" and "Also trending"
 
-    response = client.post(path, {f"vote-{papers['A'].arxiv_id}": "more", f"vote-{papers['D'].arxiv_id}": "less",
-                                  f"vote-{papers['B'].arxiv_id}": ""})
+    response = client.post(path, {
+        f"vote-{papers['A'].arxiv_id}": "more", f"vote-{papers['D'].arxiv_id}": "less",
+        f"vote-{papers['B'].arxiv_id}": "",
+    })
     assert response.status_code == 303
     assert dict(PaperVote.objects.values_list("paper__arxiv_id", "value")) == {
         papers["A"].arxiv_id: 1, papers["D"].arxiv_id: -1,
@@ -136,9 +140,9 @@ def test_votes_move_similar_papers_in_the_next_digest_and_say_so(reader, client)
     taste_rebuild(subscriber=reader)
 
     pool = pool_get(first=DAY, last=DAY)
-    before = digest_select(pool=pool, reader=reader_of(reader).__class__(
-        pk=reader.pk, email=reader.email, topic_ids=reader_of(reader).topic_ids, keywords=()))
-    after = digest_select(pool=pool, reader=reader_of(reader))
+    learned = reader_of(reader)
+    before = digest_select(pool=pool, reader=dataclasses.replace(learned, taste=None))
+    after = digest_select(pool=pool, reader=learned)
     third = pool.by_id[topic_papers[2].arxiv_id]
     assert third not in [p.index for p in before.for_you]
     pick = next(p for p in after.for_you if p.index == third)
@@ -153,7 +157,8 @@ def test_clicks_count_weakly_but_a_scanner_burst_does_not(reader):
         ProviderEvent.objects.create(
             provider="postmark", event_key=f"{message}-{arxiv_id}-{seconds}", kind=ProviderEvent.Kind.CLICKED,
             recipient=reader.email, recipient_hash="x", message_id=message, subscriber=reader,
-            click_url=f"https://huggingface.co/papers/{arxiv_id}", occurred_at=now + timedelta(seconds=seconds),
+            click_url=f"https://huggingface.co/papers/{arxiv_id}",
+            occurred_at=now + timedelta(seconds=seconds),
         )
 
     for number, key in enumerate("ABCD"):  # four links of one message within seconds: a scanner
@@ -185,7 +190,8 @@ def test_suggestion_needs_the_readers_click_and_reset_forgets(reader, client):
     response = client.post(f"/feedback/learned/{token}/follow/", {"kind": "topic", "value": "agents-tools"})
     assert response.status_code == 303
     assert reader.topics.filter(slug="agents-tools").exists()
-    assert client.post(f"/feedback/learned/{token}/follow/", {"kind": "topic", "value": "code"}).status_code == 303
+    not_offered = client.post(f"/feedback/learned/{token}/follow/", {"kind": "topic", "value": "code"})
+    assert not_offered.status_code == 303
     assert not reader.topics.filter(slug="code").exists()  # not on offer
 
     client.post(f"/feedback/learned/{token}/reset/")
@@ -222,3 +228,16 @@ def test_keyword_migration_leaves_editor_changed_topics_alone():
     assert Topic.objects.get(slug="code").keywords == migration.KEYWORDS["code"].strip()
     assert Topic.objects.get(slug="speech-audio").keywords == "speech, an editor's list"
     assert not re.search(r"\b(?:Samba|YOCO|VLLM)\b", "".join(migration.KEYWORDS.values()))
+
+
+def test_fast_feedback_token_is_the_scoped_token_and_reads_back_for_its_edition_only(reader):
+    import time_machine
+
+    with time_machine.travel("2025-07-10 06:00:00+00:00", tick=False):
+        minted = feedback_token(reader=reader, day=DAY.isoformat(), secret=_secret())
+        assert minted == token_make(subscriber=reader, purpose="feedback", scope=DAY.isoformat())
+    assert token_read(token=minted, purpose="feedback", scope=DAY.isoformat()) == reader
+    with pytest.raises(TokenInvalid):
+        token_read(token=minted, purpose="feedback", scope=(DAY + timedelta(days=1)).isoformat())
+    with pytest.raises(TokenInvalid):
+        token_read(token=minted, purpose="feedback")
