@@ -132,8 +132,10 @@ def throttled_login(login_view):
 # and internationalised domains: \w is Unicode-aware.
 _EMAIL_RE = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]*@([\w-]+(?:\.[\w-]+)*\.\w{2,})")
 # Signed tokens in our URLs: /confirm/<t>/, /preferences/<t>/, /unsubscribe/<t>/,
-# /digests/<date>/<t>/ and /feedback/<t>/.
-_TOKEN_RE = re.compile(r"(/(?:confirm|preferences|unsubscribe|feedback|digests/[\d-]+)/)[^/\s\"?]+")
+# /digests/<date>/<t>/, /feedback/<date>/<t>/ and /feedback/<t>/.
+_TOKEN_RE = re.compile(
+    r"(/(?:confirm|preferences|unsubscribe|feedback/[\d-]+|feedback|digests/[\d-]+)/)[^/\s\"?]+"
+)
 
 
 def redact(text: str) -> str:

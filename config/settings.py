@@ -161,6 +161,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+TASTES_REFRESH_EVERY_SECONDS = env_int("TASTES_REFRESH_EVERY_SECONDS", 900, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "newsletter.tasks.heartbeat",
@@ -177,6 +178,11 @@ CELERY_BEAT_SCHEDULE = {
     "subscribers-sweep": {
         "task": "subscribers.tasks.sweep",
         "schedule": env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10),
+    },
+    # Readers' clicks in digests teach their tastes (weakly): rebuilt here.
+    "reader-tastes-refresh": {
+        "task": "newsletter.tasks.reader_tastes_refresh",
+        "schedule": TASTES_REFRESH_EVERY_SECONDS,
     },
 }
 
@@ -216,6 +222,9 @@ SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
 # Client addresses the per-IP signup limit ignores (e.g. a load-test client).
 RATE_LIMIT_EXEMPT_IPS = env_list("RATE_LIMIT_EXEMPT_IPS")
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
+# Feedback pages ("More like this", "Rate these papers") per client address
+# and window: generous for a reader, a wall for a script.
+FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use
 # the socket's address; a wrong value lets clients pick their own rate-limit key).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

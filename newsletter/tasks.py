@@ -122,3 +122,13 @@ def deliveries_enqueue(delivery_ids: list[int]) -> None:
 
     for chunk in chunks(list(delivery_ids)):
         transaction.on_commit(lambda chunk=chunk: digests_send_chunk.delay(chunk))
+
+
+@shared_task(ignore_result=True)
+def reader_tastes_refresh() -> None:
+    """Run by beat: rebuild the tastes of readers who clicked papers in their
+    digests since the last run (with a margin; rebuilding is idempotent)."""
+    from newsletter.feedback.learning import tastes_refresh
+
+    since = timezone.now() - timedelta(seconds=2 * settings.TASTES_REFRESH_EVERY_SECONDS)
+    log.info("rebuilt %d readers' tastes from clicks", tastes_refresh(since=since))

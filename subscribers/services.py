@@ -22,6 +22,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
 from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
@@ -353,6 +354,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
                 recipient_hash=email_hash(subscriber.email)
             ).order_by("received_at")
         ],
+        # Ratings of papers and what the digest learned from them and from clicks.
+        "feedback": feedback_export(subscriber=subscriber),
     }
 
 

@@ -1,9 +1,12 @@
-"""Stateless signed links: confirm, preferences, unsubscribe, digest copy.
+"""Stateless signed links: confirm, preferences, unsubscribe, digest copy,
+feedback on a digest.
 
 A token carries the subscriber id and a short fingerprint of the address, no
 readable email. Each purpose has its own salt, so a token made for one purpose
 is refused for every other. The fingerprint makes a token die with the address:
-after erasure or an address change old links stop working.
+after erasure or an address change old links stop working. A ``scope`` (the
+edition date of a feedback link) joins the salt, so a token made for one
+edition is refused for another.
 """
 
 from __future__ import annotations
@@ -31,23 +34,23 @@ def _fingerprint(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def _salt(purpose: str) -> str:
+def _salt(purpose: str, scope: str = "") -> str:
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return f"daily-papers.{purpose}"
+    return f"daily-papers.{purpose}" + (f".{scope}" if scope else "")
 
 
-def token_make(*, subscriber: Subscriber, purpose: str) -> str:
+def token_make(*, subscriber: Subscriber, purpose: str, scope: str = "") -> str:
     payload = [subscriber.pk, _fingerprint(subscriber.email)]
-    return signing.dumps(payload, salt=_salt(purpose), compress=True)
+    return signing.dumps(payload, salt=_salt(purpose, scope), compress=True)
 
 
-def token_read(*, token: str, purpose: str, max_age: timedelta | None = None) -> Subscriber:
+def token_read(*, token: str, purpose: str, scope: str = "", max_age: timedelta | None = None) -> Subscriber:
     """The subscriber a token names, or TokenInvalid / TokenExpired."""
     if purpose == "confirm" and max_age is None:
         max_age = CONFIRM_MAX_AGE
     try:
-        payload = signing.loads(token, salt=_salt(purpose), max_age=max_age)
+        payload = signing.loads(token, salt=_salt(purpose, scope), max_age=max_age)
     except signing.SignatureExpired:
         raise TokenExpired("this link has expired") from None
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):

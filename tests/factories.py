@@ -19,8 +19,12 @@ from tests.subscriber_helpers import unique_email
 DAY = date(2025, 7, 10)  # a Thursday: the day every factory puts its rows on unless told
 
 
-# The data migrations that make the default topics, in order.
-TOPIC_MIGRATIONS = [("0003_default_topics", "create_topics"), ("0004_topic_keywords", "richer_keywords")]
+# The data migrations that make and revise the default topics, in order.
+TOPIC_MIGRATIONS = [
+    ("0003_default_topics", "create_topics"),
+    ("0004_topic_keywords", "richer_keywords"),
+    ("0009_topic_keywords_general", "general_keywords"),
+]
 
 
 def topics_default() -> None:
@@ -92,9 +96,9 @@ def edition_small(day: date = DAY) -> dict[str, Paper]:
     """Eight papers whose ranking for a quantization reader is, by the
     documented score: G (pinned), A, C, B; then trending D, E, H; F hidden.
 
-    A: quantization 3.0, 50 upvotes, "W4A16" in the title  -> 1.75 x (1 + 0.3 ln 51) = 3.81
-    B: quantization 1.0                                    -> 1.25
-    C: quantization 1.0 + speculative, 10 upvotes          -> 1.25 x (1 + 0.3 ln 11) = 2.15
+    A: quantization 3.0, 50 upvotes, "W4A16" in the title  -> 3/5 x (1 + 0.3 ln 51) = 1.31
+    B: quantization 1.0                                    -> 1/5 = 0.2
+    C: quantization 1.0 + speculative, 10 upvotes          -> 1/5 x (1 + 0.3 ln 11) = 0.34
     D: reasoning, 200 upvotes; E: agents, 100 upvotes, by Ada Lovelace;
     H: code, 20 upvotes, "w4a16" in the abstract; G: multimodal, pinned.
     """

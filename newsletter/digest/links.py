@@ -34,27 +34,32 @@ def _may_compress(data: bytes) -> bool:
 
 class TokenMinter:
     """Mints one subscriber's tokens for several purposes at once: the payload
-    (id and address fingerprint) is the same for all, only the salt differs."""
+    (id and address fingerprint) is the same for all, only the salt differs.
+    ``scopes``, if given, pairs a scope with each purpose (see tokens.py)."""
 
-    def __init__(self, *, purposes: tuple[str, ...], secret: str):
+    def __init__(self, *, purposes: tuple[str, ...], secret: str, scopes: tuple[str, ...] = ()):
         self.purposes = purposes
+        self.scopes = scopes or ("",) * len(purposes)
         self._macs = [
             hmac.new(
-                hashlib.sha256(force_bytes(_salt(purpose) + "signer") + force_bytes(secret)).digest(),
+                hashlib.sha256(force_bytes(_salt(purpose, scope) + "signer") + force_bytes(secret)).digest(),
                 digestmod=hashlib.sha256,
             )
-            for purpose in purposes
+            for purpose, scope in zip(purposes, self.scopes, strict=True)
         ]
         self._second = -1
         self._stamp = ""
 
     def mint(self, subscriber) -> tuple[str, ...]:
-        """Equal to ``token_make(subscriber=subscriber, purpose=p)`` for each purpose."""
+        """Equal to ``token_make(subscriber=subscriber, purpose=p, scope=s)`` for each purpose and scope."""
         # What json.dumps([pk, fingerprint], separators=(",", ":")) gives.
         data = f'[{int(subscriber.pk)},"{_fingerprint(subscriber.email)}"]'.encode("latin-1")
         if _may_compress(data) and len(zlib.compress(data)) < len(data) - 1:
             # token_make would compress this payload: let it.
-            return tuple(token_make(subscriber=subscriber, purpose=p) for p in self.purposes)
+            return tuple(
+                token_make(subscriber=subscriber, purpose=p, scope=s)
+                for p, s in zip(self.purposes, self.scopes, strict=True)
+            )
         now = int(time.time())
         if now != self._second:
             self._second, self._stamp = now, b62_encode(now)
@@ -69,9 +74,9 @@ class TokenMinter:
 
 
 @lru_cache(maxsize=16)
-def _minter(purposes: tuple[str, ...], secret: str) -> TokenMinter:
-    return TokenMinter(purposes=purposes, secret=secret)
+def _minter(purposes: tuple[str, ...], secret: str, scopes: tuple[str, ...]) -> TokenMinter:
+    return TokenMinter(purposes=purposes, secret=secret, scopes=scopes)
 
 
-def token_minter(*purposes: str, secret: str | None = None) -> TokenMinter:
-    return _minter(purposes, secret if secret is not None else settings.SECRET_KEY)
+def token_minter(*purposes: str, secret: str | None = None, scopes: tuple[str, ...] = ()) -> TokenMinter:
+    return _minter(purposes, secret if secret is not None else settings.SECRET_KEY, scopes)

@@ -266,6 +266,9 @@ PUBLIC_ROUTES = {
     "", "healthz/", "subscribe/", "subscribe/check-your-inbox/", "confirm/resend/", "confirm/<str:token>/",
     "preferences/<str:token>/", "preferences/<str:token>/export/", "preferences/<str:token>/erase/",
     "unsubscribe/<str:token>/", "digests/<isodate:day>/", "digests/<isodate:day>/<str:token>/",
+    # Feedback: the digest's signed links, and the preferences page's buttons.
+    "feedback/<isodate:day>/<str:token>/", "feedback/<isodate:day>/<str:token>/<path:arxiv_id>/<str:vote>/",
+    "feedback/learned/<str:token>/reset/", "feedback/learned/<str:token>/follow/",
 }
 
 

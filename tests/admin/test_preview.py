@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 # Per-send parts: the signed tokens in links (they name the reader and are
 # minted per message).
-TOKEN = re.compile(r"/(confirm|preferences|unsubscribe|feedback|digests/[\d-]+)/[A-Za-z0-9_:.\-]+/")
+TOKEN = re.compile(
+    r"/(confirm|preferences|unsubscribe|feedback/[\d-]+|feedback|digests/[\d-]+)/[A-Za-z0-9_:.\-]+/"
+)
 MAILTO_TOKEN = re.compile(r"unsubscribe%20[A-Za-z0-9_:.\-]+")
 
 
