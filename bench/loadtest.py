@@ -1,6 +1,6 @@
 """HTTP load test: wrk against gunicorn on loopback.
 
-    python bench/loadtest.py [--duration 60] [--json]
+    python -m bench.loadtest [--duration 60] [--json]
 
 Starts gunicorn (the production command, ``gunicorn config.wsgi``) on a free
 loopback port with DEBUG off, on the configured DATABASE_URL/REDIS_URL (the

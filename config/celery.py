@@ -7,8 +7,6 @@ from celery import Celery
 from celery.signals import (
     after_setup_logger,
     after_setup_task_logger,
-    task_postrun,
-    task_prerun,
     worker_process_init,
     worker_ready,
 )
@@ -45,33 +43,13 @@ def _redact_worker_logs(logger, **kwargs):
             handler.addFilter(RedactingFilter())
 
 
-@task_prerun.connect
-def _count_queries(**kwargs):
-    # Benchmarks only (DB_QUERY_COUNT_KEY): queries per delivery, from the workers.
-    from newsletter.querycount import queries_count_attach
-
-    queries_count_attach()
-
-
-@task_postrun.connect
-def _flush_query_count(**kwargs):
-    from newsletter.querycount import queries_count_flush
-
-    queries_count_flush()
-
-
 @worker_ready.connect  # the process that runs tasks with --pool=solo (and prefork's parent)
 @worker_process_init.connect  # each prefork child
 def _gc_freeze(**kwargs):
-    # What is loaded by now (Django, Celery, the libraries, the app's modules)
-    # lives as long as the process. Python's full collections walked all of
-    # it again and again: ~8% of a sending worker's CPU (measured with
-    # gc.callbacks during bench_delivery). Frozen, the collector skips it;
-    # what tasks allocate is collected as before. A chunk keeps a few hundred
-    # messages alive for a second or two: with the default first threshold
-    # (700) they were traversed and promoted over and over (~20 µs of CPU
-    # per message); at 10,000 it is ~7 µs. Cycles are rare here (reference
-    # counting frees the rest), so memory stays flat.
+    # What is loaded by now lives as long as the process: frozen, full
+    # collections stop walking it again and again, and a higher first
+    # threshold stops a chunk's short-lived messages from being traversed
+    # and promoted over and over (measurements: docs/performance.md).
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)

@@ -113,26 +113,30 @@ def _check_credentials(provider: str, names: tuple[str, ...]) -> None:
     region = env_str("AWS_DEFAULT_REGION")
     if provider == "amazon_ses" and not AWS_REGION_RE.match(region):
         raise ConfigError(f"AWS_DEFAULT_REGION={region!r} is not an AWS region name (e.g. eu-west-1)")
+    if provider == "sendgrid":
+        _check_sendgrid_key()
+
+
+def _check_sendgrid_key() -> None:
     key = env_str("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY")
-    if provider == "sendgrid" and key:
-        # cryptography comes with optional extras, not with every install:
-        # only a SendGrid verification key needs it.
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+    if not key:
+        return
+    # cryptography comes with optional extras, not with every install: only
+    # a SendGrid verification key needs it.
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-        try:
-            load_pem_public_key(f"-----BEGIN PUBLIC KEY-----\n{key}\n-----END PUBLIC KEY-----".encode())
-        except (ValueError, TypeError):
-            raise ConfigError(
-                "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY is not a public key; copy the "
-                "verification key from SendGrid's Event Webhook settings"
-            ) from None
+    try:
+        load_pem_public_key(f"-----BEGIN PUBLIC KEY-----\n{key}\n-----END PUBLIC KEY-----".encode())
+    except (ValueError, TypeError):
+        raise ConfigError(
+            "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY is not a public key; copy the "
+            "verification key from SendGrid's Event Webhook settings"
+        ) from None
 
 
-def webhook_secrets(raw: str, *, provider: str, debug: bool) -> list[str]:
+def webhook_secrets(raw: str, *, debug: bool) -> list[str]:
     """The ``user:password`` pairs providers must send with every webhook
-    (several, comma-separated, while rotating). Required once a real
-    provider sends mail and DEBUG is off: without it anyone could post
-    bounces and unsubscribe readers."""
+    (several, comma-separated, while rotating)."""
     secrets = [part.strip() for part in raw.split(",") if part.strip()]
     for secret in secrets:
         user, sep, password = secret.partition(":")
@@ -143,12 +147,75 @@ def webhook_secrets(raw: str, *, provider: str, debug: bool) -> list[str]:
                 f"ANYMAIL_WEBHOOK_SECRET's password is too short; use at least {MIN_WEBHOOK_PASSWORD} "
                 "random characters"
             )
-    if not secrets and not debug and provider.lower() in ANYMAIL_PROVIDERS:
-        raise ConfigError(
-            f"ANYMAIL_WEBHOOK_SECRET must be set (user:password) when EMAIL_PROVIDER={provider.lower()} "
-            "and DEBUG is off; the provider's webhook URL carries it"
-        )
     return secrets
+
+
+# The key anymail checks a provider's own webhook signature with: a routed
+# webhook with one is authenticated even without the basic auth. Mailgun
+# signs every webhook; SendGrid once its Event Webhook's signing is on.
+# Postmark, Brevo and Amazon SES (anymail does not check SNS's signature)
+# have only the basic auth.
+WEBHOOK_SIGNATURE_KEYS = {
+    "mailgun": "MAILGUN_WEBHOOK_SIGNING_KEY",
+    "sendgrid": "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY",
+}
+
+
+def webhook_providers(raw: str, *, email_provider: str) -> list[str]:
+    """The providers whose tracking webhook is routed: those
+    ``WEBHOOK_PROVIDERS`` names (comma-separated), else the one
+    ``EMAIL_PROVIDER`` sends through; none for smtp, file and console. Any
+    other provider's webhook address answers 404."""
+    names = list(dict.fromkeys(part.strip().lower() for part in raw.split(",") if part.strip()))
+    for name in names:
+        if name not in ANYMAIL_PROVIDERS:
+            raise ConfigError(
+                f"WEBHOOK_PROVIDERS: {name!r} is not a provider with a tracking webhook; "
+                f"use {', '.join(ANYMAIL_PROVIDERS)} (comma-separated)"
+            )
+    if names:
+        return names
+    email_provider = email_provider.lower()
+    return [email_provider] if email_provider in ANYMAIL_PROVIDERS else []
+
+
+def webhooks_unauthenticated(*, providers: list[str], anymail: dict) -> list[str]:
+    """The routed webhooks anyone could post to: no basic auth and no key of
+    the provider's own to check its signature with."""
+    if anymail.get("WEBHOOK_SECRET"):
+        return []
+    return [
+        name for name in providers
+        if name not in WEBHOOK_SIGNATURE_KEYS or not anymail.get(WEBHOOK_SIGNATURE_KEYS[name])
+    ]
+
+
+def webhook_settings(*, email_provider: str, anymail: dict, debug: bool) -> dict:
+    """``WEBHOOK_PROVIDERS`` and the ``ANYMAIL`` settings their webhooks are
+    checked with. With DEBUG off, a routed webhook nothing authenticates
+    stops start-up: anyone could post bounces and complaints and suppress
+    any reader."""
+    raw = env_str("WEBHOOK_PROVIDERS")
+    providers = webhook_providers(raw, email_provider=email_provider)
+    named_by = f"WEBHOOK_PROVIDERS={','.join(providers)}" if raw else f"EMAIL_PROVIDER={email_provider}"
+    anymail = {**anymail, "WEBHOOK_SECRET": webhook_secrets(env_str("ANYMAIL_WEBHOOK_SECRET"), debug=debug)}
+    for name in providers:
+        key = WEBHOOK_SIGNATURE_KEYS.get(name)
+        if key and env_str(key):
+            anymail[key] = env_str(key)
+    if "mailgun" in providers and not anymail.get("MAILGUN_WEBHOOK_SIGNING_KEY"):
+        # Anymail would refuse every Mailgun webhook without it.
+        raise ConfigError(f"{named_by} needs MAILGUN_WEBHOOK_SIGNING_KEY to be set")
+    if "sendgrid" in providers:
+        _check_sendgrid_key()
+    unauthenticated = webhooks_unauthenticated(providers=providers, anymail=anymail)
+    if unauthenticated and not debug:
+        raise ConfigError(
+            f"ANYMAIL_WEBHOOK_SECRET must be set (user:password) when {named_by} and DEBUG is off; "
+            f"without it anyone could post to the {', '.join(unauthenticated)} webhook "
+            "(the provider's webhook URL carries it)"
+        )
+    return {"WEBHOOK_PROVIDERS": providers, "ANYMAIL": anymail}
 
 
 class OutboxBackend(BaseEmailBackend):

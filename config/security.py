@@ -8,9 +8,10 @@ import re
 
 from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
-from django.core.cache import cache
 from django.dispatch import receiver
 from django.http import HttpResponse
+
+from config.lib.ratelimit import rate_limit_count, rate_limit_release
 
 # Scripts only from our own origin (no inline script anywhere); inline
 # styles are allowed because premailer-inlined email previews need them.
@@ -69,41 +70,60 @@ def client_ip(request) -> str | None:
         return None
 
 
-def _login_key(ip: str) -> str:
-    return f"admin-login-failures:{ip}"
+# Set on a request whose password check failed (Django's user_login_failed).
+_SIGN_IN_FAILED = "_sign_in_failed"
 
 
 @receiver(user_login_failed)
-def _count_login_failure(sender, credentials, request=None, **kwargs):
-    if request is None:
-        return
-    key = _login_key(client_ip(request) or "unknown")
-    window = settings.ADMIN_LOGIN_WINDOW_SECONDS
-    if cache.add(key, 1, timeout=window):
-        return
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=window)
+def _note_failed_sign_in(sender, credentials, request=None, **kwargs):
+    if request is not None:
+        setattr(request, _SIGN_IN_FAILED, True)
+
+
+def _too_many_sign_ins(whose: str) -> HttpResponse:
+    return HttpResponse(
+        f"Too many failed sign-in attempts {whose}. Try again later.",
+        status=429,
+        content_type="text/plain",
+        headers={"Retry-After": str(settings.ADMIN_LOGIN_WINDOW_SECONDS)},
+    )
 
 
 def throttled_login(login_view):
-    """Wrap the admin login: after ADMIN_LOGIN_MAX_FAILURES failed attempts
-    from one address, whatever usernames they tried, refuse further attempts
-    for the window. Every method but GET and HEAD counts as an attempt, so
-    no other verb slips past the check."""
+    """Wrap the admin login: at most ADMIN_LOGIN_MAX_FAILURES failed password
+    checks per client address, whatever usernames it tries, and as many per
+    username, from whatever addresses, in each ADMIN_LOGIN_WINDOW_SECONDS
+    window. Further attempts are refused, even with the right password, until
+    the window ends. Every method but GET and HEAD is an attempt, so no other
+    verb slips past the check.
+
+    Each attempt takes its slot (an atomic increment) before the password is
+    checked, so concurrent attempts cannot all pass the check together; the
+    slot is given back when no password check failed (the right password, an
+    incomplete form, a method that cannot sign in)."""
 
     def view(request, *args, **kwargs):
-        if request.method not in ("GET", "HEAD"):
-            failures = cache.get(_login_key(client_ip(request) or "unknown"), 0)
-            if failures >= settings.ADMIN_LOGIN_MAX_FAILURES:
-                return HttpResponse(
-                    "Too many failed sign-in attempts from your address. Try again later.",
-                    status=429,
-                    content_type="text/plain",
-                    headers={"Retry-After": str(settings.ADMIN_LOGIN_WINDOW_SECONDS)},
-                )
-        return login_view(request, *args, **kwargs)
+        if request.method in ("GET", "HEAD"):
+            return login_view(request, *args, **kwargs)
+        username = request.POST.get("username", "").strip()
+        limit, window = settings.ADMIN_LOGIN_MAX_FAILURES, settings.ADMIN_LOGIN_WINDOW_SECONDS
+        by_address = rate_limit_count(scope="admin-login-ip", key=client_ip(request) or "unknown",
+                                      limit=limit, window=window)
+        attempts = [by_address]
+        if username:
+            attempts.append(rate_limit_count(scope="admin-login-username", key=username, limit=limit,
+                                             window=window))
+        if not by_address.allowed:
+            response = _too_many_sign_ins("from your address")
+        elif not all(attempt.allowed for attempt in attempts):
+            response = _too_many_sign_ins("for this username")
+        else:
+            response = login_view(request, *args, **kwargs)
+            if getattr(request, _SIGN_IN_FAILED, False):
+                return response  # the slots stay taken: this was a failed guess
+        for attempt in attempts:
+            rate_limit_release(attempt=attempt)
+        return response
 
     return view
 
@@ -112,8 +132,10 @@ def throttled_login(login_view):
 # and internationalised domains: \w is Unicode-aware.
 _EMAIL_RE = re.compile(r"([\w.!#$%&'*+/=?^`{|}~-])[\w.!#$%&'*+/=?^`{|}~-]*@([\w-]+(?:\.[\w-]+)*\.\w{2,})")
 # Signed tokens in our URLs: /confirm/<t>/, /preferences/<t>/, /unsubscribe/<t>/,
-# /digests/<date>/<t>/ and /feedback/<t>/.
-_TOKEN_RE = re.compile(r"(/(?:confirm|preferences|unsubscribe|feedback|digests/[\d-]+)/)[^/\s\"?]+")
+# /digests/<date>/<t>/, /feedback/<date>/<t>/ and /feedback/<t>/.
+_TOKEN_RE = re.compile(
+    r"(/(?:confirm|preferences|unsubscribe|feedback/[\d-]+|feedback|digests/[\d-]+)/)[^/\s\"?]+"
+)
 
 
 def redact(text: str) -> str:

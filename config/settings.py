@@ -21,7 +21,7 @@ from config.env import (
     env_list,
     env_str,
 )
-from config.mail import email_settings, webhook_secrets
+from config.mail import email_settings, webhook_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -162,6 +162,7 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+TASTES_REFRESH_EVERY_SECONDS = env_int("TASTES_REFRESH_EVERY_SECONDS", 900, minimum=60)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "newsletter.tasks.heartbeat",
@@ -179,16 +180,22 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscribers.tasks.sweep",
         "schedule": env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10),
     },
+    # Readers' clicks in digests teach their tastes (weakly): rebuilt here.
+    "reader-tastes-refresh": {
+        "task": "newsletter.tasks.reader_tastes_refresh",
+        "schedule": TASTES_REFRESH_EVERY_SECONDS,
+    },
 }
 
 # Email
 EMAIL_PROVIDER = env_str("EMAIL_PROVIDER", "file").lower()
 _email = email_settings(EMAIL_PROVIDER)
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
-ANYMAIL = _email["ANYMAIL"]
-ANYMAIL["WEBHOOK_SECRET"] = webhook_secrets(
-    env_str("ANYMAIL_WEBHOOK_SECRET"), provider=EMAIL_PROVIDER, debug=DEBUG
-)
+# The providers whose tracking webhook config/urls.py routes (WEBHOOK_PROVIDERS,
+# else EMAIL_PROVIDER's), and the basic auth and signature keys they need.
+_webhooks = webhook_settings(email_provider=EMAIL_PROVIDER, anymail=_email["ANYMAIL"], debug=DEBUG)
+WEBHOOK_PROVIDERS = _webhooks["WEBHOOK_PROVIDERS"]
+ANYMAIL = _webhooks["ANYMAIL"]
 # Webhook posts larger than this are refused with 413 before being read.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
 # This many soft bounces (on different messages) within the window suppress
@@ -216,6 +223,9 @@ SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
 # Client addresses the per-IP signup limit ignores (e.g. a load-test client).
 RATE_LIMIT_EXEMPT_IPS = env_list("RATE_LIMIT_EXEMPT_IPS")
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
+# Feedback pages ("More like this", "Rate these papers") per client address
+# and window: generous for a reader, a wall for a script.
+FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use
 # the socket's address; a wrong value lets clients pick their own rate-limit key).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
@@ -302,8 +312,6 @@ CELERY_BEAT_SCHEDULE["deliveries-sweep"] = {
 # Messages per second to the provider across ALL workers (a token bucket in
 # Redis; not enforced without Redis). 0: no limit.
 EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
-# Benchmarks only: count database queries in worker processes into this Redis key.
-DB_QUERY_COUNT_KEY = env_str("DB_QUERY_COUNT_KEY")
 
 # Internationalization
 LANGUAGE_CODE = "en-us"
@@ -319,13 +327,12 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# The manifest storage whatever DEBUG says: collectstatic under `make run`
+# (DEBUG on) then leaves the manifest DEBUG off needs, and with DEBUG on
+# {% static %} names the unhashed files anyway.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
-        else "django.contrib.staticfiles.storage.StaticFilesStorage"
-    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # Security: secure by default in production, relaxed for local http.
@@ -333,7 +340,9 @@ SESSION_COOKIE_SECURE = not DEBUG and SITE_URL.startswith("https://")
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_TRUSTED_ORIGINS = [SITE_URL]
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", SESSION_COOKIE_SECURE)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is believed only behind a declared proxy (which must set
+# it, not pass on the client's); from a client it is whatever they claim.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0

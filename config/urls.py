@@ -1,15 +1,13 @@
-from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from config.security import throttled_login
 from newsletter.admin import views as admin_views
+from subscribers.provider_events.webhooks import tracking_urlpatterns
 
 # Admin is the only authenticated area: throttle password guessing.
 admin.site.login = throttled_login(admin.site.login)
-
-TRACKING_WEBHOOKS = [p for p in anymail_urlpatterns if (p.name or "").endswith("_tracking_webhook")]
 
 # Django's default 400 page is rendered without the request (no site name).
 handler400 = "config.errors.bad_request"
@@ -18,10 +16,12 @@ urlpatterns = [
     path("admin/worker/", admin_views.worker_status, name="admin-worker"),
     path("admin/dashboard/", admin_views.dashboard_view, name="admin-dashboard"),
     path("admin/", admin.site.urls),
-    # Provider webhooks: /anymail/<provider>/tracking/ (see README). Only the
-    # tracking ones: nothing here receives mail, so anymail's inbound
+    # Provider webhooks: /anymail/<provider>/tracking/ for the providers in
+    # WEBHOOK_PROVIDERS only (docs/providers.md); any other provider's address
+    # is a 404, so its weaker or absent checks cannot be used to forge events.
+    # Tracking only: nothing here receives mail, so anymail's inbound
     # endpoints (MIME parsing of whatever is posted) stay unrouted.
-    path("anymail/", include(TRACKING_WEBHOOKS)),
+    path("anymail/", include(tracking_urlpatterns(providers=settings.WEBHOOK_PROVIDERS))),
     path("", include("newsletter.urls")),
     path("", include("subscribers.urls")),
 ]

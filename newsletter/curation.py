@@ -15,7 +15,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from config.lib.audit import editorial_log
-from newsletter.models import Paper, PaperTopic, Topic
+from newsletter.models import Paper, PaperTopic, Topic, TopicCorrection
 from newsletter.tagging import paper_tag
 
 # Re-tagging runs in the request; a larger selection belongs to the background
@@ -91,6 +91,14 @@ def _touch(paper: Paper) -> None:
     Paper.objects.filter(pk=paper.pk).update(updated_at=timezone.now())
 
 
+def _correction_record(*, paper: Paper, topic: Topic, expected: bool, tagger_score: float) -> None:
+    # The editor's decision is a labelled example for the tagger (see
+    # tagging.corrections); the last decision on a paper's topic counts.
+    TopicCorrection.objects.update_or_create(
+        paper=paper, topic=topic, defaults={"expected": expected, "tagger_score": tagger_score}
+    )
+
+
 def paper_topic_add(*, paper: Paper, topic: Topic) -> bool:
     """Give ``paper`` the topic as an editor's choice (origin ``editor``), also
     when the tagger had already set it, and lift an earlier exclusion.
@@ -108,6 +116,8 @@ def paper_topic_add(*, paper: Paper, topic: Topic) -> bool:
         changed = bool(created or promoted or unexcluded)
         if changed:
             _touch(paper)
+            _correction_record(paper=paper, topic=topic, expected=True,
+                               tagger_score=link.score if promoted else 0.0)
     return changed
 
 
@@ -116,10 +126,15 @@ def paper_topic_remove(*, paper: Paper, topic: Topic) -> bool:
     ``excluded_topics``, which automatic tagging never overrides.
     Idempotent; True if the paper had the topic."""
     with transaction.atomic():
+        link = PaperTopic.objects.filter(paper=paper, topic=topic).first()
         deleted = PaperTopic.objects.filter(paper=paper, topic=topic).delete()[0]
         paper.excluded_topics.add(topic)
         if deleted:
             _touch(paper)
+            auto = link is not None and link.origin == PaperTopic.Origin.AUTO
+            _correction_record(
+                paper=paper, topic=topic, expected=False, tagger_score=link.score if auto else 0.0
+            )
     return bool(deleted)
 
 

@@ -266,3 +266,74 @@ class WorkerPing(models.Model):
         return f"Ping #{self.pk}"
 
 
+
+
+class PaperVote(models.Model):
+    """A reader's "More like this" (+1) or "Less like this" (-1) on a paper of
+    one of their digests. One row per reader and paper: the last vote wins."""
+
+    class Source(models.TextChoices):
+        LINK = "link", "Link in a digest"
+        PAGE = "page", "Rating page"
+
+    subscriber = models.ForeignKey("subscribers.Subscriber", on_delete=models.CASCADE, related_name="votes")
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="votes")
+    edition_date = models.DateField(help_text="The digest the vote came from.")
+    value = models.SmallIntegerField(choices=[(1, "More like this"), (-1, "Less like this")])
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.LINK)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["subscriber", "paper"], name="uniq_vote_per_reader_paper"),
+            models.CheckConstraint(condition=models.Q(value__in=[1, -1]), name="vote_value_plus_minus_one"),
+        ]
+
+    def __str__(self):
+        return f"{self.subscriber_id} {'+' if self.value > 0 else '-'} {self.paper_id}"
+
+
+class ReaderTaste(models.Model):
+    """What a reader's votes and clicks taught, ready for digest assembly:
+    rebuilt after each vote and when clicks arrive, never per digest."""
+
+    subscriber = models.OneToOneField(
+        "subscribers.Subscriber", on_delete=models.CASCADE, primary_key=True, related_name="taste"
+    )
+    # Feature -> [up, down] (see newsletter.feedback.taste).
+    counts = models.JSONField(default=dict, blank=True)
+    votes_up = models.PositiveIntegerField(default=0)
+    votes_down = models.PositiveIntegerField(default=0)
+    clicks = models.PositiveIntegerField(default=0, help_text="Clicks counted (scanner bursts left out).")
+    suggestions = models.JSONField(
+        default=list, blank=True, help_text="Topics or keywords to suggest following."
+    )
+    # Clicks before this are ignored: the reader reset what was learned.
+    reset_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"taste of {self.subscriber_id}"
+
+
+class TopicCorrection(models.Model):
+    """An editor's decision on a paper's topic, kept as a labelled example:
+    ``expected`` says whether the paper has the topic, ``tagger_score`` what
+    the tagger gave it at the time (0 when it did not tag it). One row per
+    paper and topic: the last decision counts."""
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="topic_corrections")
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="corrections")
+    expected = models.BooleanField()
+    tagger_score = models.FloatField(default=0.0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "topic"], name="uniq_correction_per_paper_topic"),
+        ]
+
+    def __str__(self):
+        return f"{self.paper_id} {'+' if self.expected else '-'} {self.topic_id}"

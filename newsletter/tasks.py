@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from newsletter.digest.schedule import chunks, deliveries_plan
 from newsletter.digest.send import deliveries_send, stale_deliveries_settle
+from newsletter.feedback.learning import tastes_refresh
 from newsletter.ingest.arxiv import papers_ingest_arxiv_categories
 from newsletter.ingest.hf import papers_ingest_hf
 from newsletter.models import WorkerPing
@@ -130,3 +131,11 @@ def deliveries_enqueue(delivery_ids: list[int]) -> None:
     """Enqueue chunk tasks once the current transaction commits."""
     for chunk in chunks(list(delivery_ids)):
         transaction.on_commit(lambda chunk=chunk: digests_send_chunk.delay(chunk))
+
+
+@shared_task(ignore_result=True)
+def reader_tastes_refresh() -> None:
+    """Run by beat: rebuild the tastes of readers who clicked papers in their
+    digests since the last run (with a margin; rebuilding is idempotent)."""
+    since = timezone.now() - timedelta(seconds=2 * settings.TASTES_REFRESH_EVERY_SECONDS)
+    log.info("rebuilt %d readers' tastes from clicks", tastes_refresh(since=since))

@@ -1,6 +1,6 @@
 from datetime import date
 
-from django.urls import path, register_converter
+from django.urls import include, path, register_converter
 
 from newsletter import views
 
@@ -24,4 +24,5 @@ urlpatterns = [
     path("healthz/", views.healthz, name="healthz"),
     path("digests/<isodate:day>/", views.digest_edition, name="digest-edition"),
     path("digests/<isodate:day>/<str:token>/", views.digest_reader, name="digest-reader"),
+    path("", include("newsletter.feedback.urls")),
 ]

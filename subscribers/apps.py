@@ -6,5 +6,6 @@ class SubscribersConfig(AppConfig):
     verbose_name = "Readers"
 
     def ready(self):
-        # Connects the anymail tracking-signal receiver.
-        from subscribers.provider_events import receiver  # noqa: F401
+        # Connects the anymail tracking-signal receiver and registers the deploy
+        # check. Imported here, as Django asks, because they import the models.
+        from subscribers.provider_events import checks, receiver  # noqa: F401

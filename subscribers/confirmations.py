@@ -6,10 +6,12 @@ The database says what is owed:
   who signed up again);
 - a welcome while a freshly confirmed, active reader has no ``welcome_sent_at``.
 
-After the signup or confirmation commits, a Celery task is enqueued for the
-one reader. If the broker is down the enqueue fails quietly (the request
-still succeeds) and the beat sweep, every few minutes, sends whatever is owed
-and older than a short grace period.
+The services record what is owed; the interface that called them (a view,
+an admin action) enqueues a Celery task for the one reader after the
+transaction commits (``subscribers.tasks.confirmation_enqueue`` and
+``welcome_enqueue``). If the broker is down the enqueue fails quietly (the
+request still succeeds) and the beat sweep, every few minutes, sends whatever
+is owed and older than a short grace period.
 
 Both the task and the sweep *claim* an email with a conditional UPDATE that
 stamps the ``*_sent_at`` column; only the one caller whose UPDATE changed the
@@ -32,7 +34,6 @@ from datetime import datetime, timedelta
 
 from anymail.exceptions import AnymailRecipientsRefused
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from subscribers.emails import confirmation_send, welcome_send
@@ -45,30 +46,6 @@ logger = logging.getLogger(__name__)
 WELCOME_MAX_AGE = timedelta(days=2)
 SWEEP_BATCH = 200
 OWED_CONFIRMATION_STATUSES = (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED)
-
-
-def _enqueue(task, subscriber_id: int) -> None:
-    try:
-        task.delay(subscriber_id)
-    except Exception:  # broker unreachable: the owed email stays in the database
-        logger.warning(
-            "could not enqueue %s for subscriber %s (broker unavailable?); the sweep will send it",
-            task.name, subscriber_id, exc_info=True,
-        )
-
-
-def confirmation_enqueue(*, subscriber_id: int) -> None:
-    """Enqueue the confirmation task once the current transaction commits."""
-    from subscribers.tasks import send_confirmation
-
-    transaction.on_commit(lambda: _enqueue(send_confirmation, subscriber_id))
-
-
-def welcome_enqueue(*, subscriber_id: int) -> None:
-    """Enqueue the welcome task once the current transaction commits."""
-    from subscribers.tasks import send_welcome
-
-    transaction.on_commit(lambda: _enqueue(send_welcome, subscriber_id))
 
 
 def confirmation_deliver(*, subscriber_id: int) -> bool:

@@ -1,6 +1,6 @@
 """What an editor may do to readers from the admin: resend a confirmation,
-unsubscribe them and put their address on the suppression list. Every change
-is logged under the editor."""
+mark them unsubscribed, put their address on the suppression list. Every
+change is logged under the editor."""
 
 from __future__ import annotations
 
@@ -9,16 +9,20 @@ from django.utils import timezone
 
 from config.lib.audit import editorial_log
 from subscribers.models import Subscriber, Suppression
+from subscribers.services import subscriber_confirmation_resend
 from subscribers.suppression import suppressed_among, suppression_add
 
 # Readers who still get (or are about to get) mail; the others have left already.
 _MAILABLE = (Subscriber.Status.PENDING, Subscriber.Status.ACTIVE)
 
 
-def subscribers_unsubscribe(*, subscribers: QuerySet[Subscriber], by) -> int:
-    """Unsubscribe readers who are pending or active; readers who already left
-    (unsubscribed, bounced, complained) keep their status. Idempotent; returns
-    how many changed, each logged under ``by``. Sends no email."""
+def subscribers_mark_unsubscribed(*, subscribers: QuerySet[Subscriber], by) -> int:
+    """Set readers who are pending or active to unsubscribed; readers who
+    already left (unsubscribed, bounced, complained) keep their status. Only
+    the status changes: the addresses are not suppressed (``subscribers_suppress``
+    does that) and a reader may come back through a confirmed signup.
+    Idempotent; returns how many changed, each logged under ``by``. Sends no
+    email."""
     targets = list(subscribers.filter(status__in=_MAILABLE).only("pk", "email"))
     if not targets:
         return 0
@@ -45,17 +49,16 @@ def subscribers_suppress(*, subscribers: QuerySet[Subscriber], by) -> int:
     return len(fresh)
 
 
-def subscribers_confirmation_resend(*, subscribers: QuerySet[Subscriber], by) -> int:
+def subscribers_confirmation_resend(*, subscribers: QuerySet[Subscriber], by) -> list[int]:
     """Owe a fresh confirmation email to each reader whose confirmation is
     still outstanding (pending, or re-subscribing); others are left alone, as
-    are suppressed addresses. The email goes out from the worker, at most
-    once per request. Returns how many were requested, each logged."""
-    from subscribers.services import subscriber_confirmation_resend
-
+    are suppressed addresses. Returns the ids of the readers now owed one,
+    each logged under ``by``; the caller enqueues the emails, which go out
+    from the worker at most once per request. Sends nothing itself."""
     requested = [
         reader for reader in subscribers.only("pk", "email")
-        if subscriber_confirmation_resend(email=reader.email)
+        if subscriber_confirmation_resend(email=reader.email) is not None
     ]
     if requested:
         editorial_log(by=by, objects=requested, message="Confirmation email resent by an editor")
-    return len(requested)
+    return [reader.pk for reader in requested]

@@ -19,7 +19,7 @@ from django.utils.html import escape
 
 from config.lib.emails import css_inline, message_build
 from config.mail import bulk_message_options
-from subscribers.forms import WEEKDAYS
+from subscribers.choices import WEEKDAYS
 from subscribers.models import Subscriber
 from subscribers.suppression import is_blocked_for_signup, is_suppressed
 from subscribers.tokens import CONFIRM_MAX_AGE, token_make

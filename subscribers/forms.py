@@ -9,7 +9,6 @@ the services.
 from __future__ import annotations
 
 import functools
-import zoneinfo
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -17,13 +16,13 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from newsletter.models import Topic
+from subscribers.choices import WEEKDAYS, Choices, timezone_names
 from subscribers.models import Subscriber
 
 KEYWORDS_MAX_CHARS = 500
 KEYWORDS_MAX_COUNT = 20
 KEYWORD_MAX_CHARS = 60
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
-WEEKDAYS = list(enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]))
 # The honeypot's name: plausible to a bot, ignored by browsers' autofill.
 HONEYPOT_FIELD = "leave_empty"
 
@@ -38,13 +37,6 @@ def _check_readable(value: str) -> None:
         )
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         raise ValidationError("This must be plain text on one line.", code="control")
-
-
-@functools.cache
-def timezone_names() -> frozenset[str]:
-    names = set(zoneinfo.available_timezones())
-    names.add("UTC")
-    return frozenset(names)
 
 
 @functools.cache
@@ -195,6 +187,12 @@ class ChoicesForm(forms.Form):
         if not self.errors and not cleaned.get("topics") and not cleaned.get("keywords"):
             raise ValidationError("Pick at least one topic, or enter a keyword.", code="empty")
         return cleaned
+
+    def choices(self) -> Choices:
+        """The valid form's choices, as the services take them."""
+        data = self.cleaned_data
+        return Choices.build(topics=data["topics"], keywords=data["keywords"], frequency=data["frequency"],
+                             weekday=data["weekday"], timezone=data["timezone"], send_hour=data["send_hour"])
 
 
 class SubscribeForm(ChoicesForm):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zoneinfo
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.lib.audit import editorial_log_summary
 from newsletter.models import Topic
+from subscribers.choices import timezone_names
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppressed_among
 
@@ -141,7 +141,7 @@ def _row_parse(raw: dict, *, topics: dict[str, Topic]) -> tuple[str, dict, list[
             values[name] = int(text)
     zone = _cell(raw.get("timezone"))
     if zone:
-        if zone not in zoneinfo.available_timezones():
+        if zone not in timezone_names():
             raise ValueError(f"time zone {zone!r} is unknown (use names like Europe/Paris)")
         values["timezone"] = zone
     keywords = _cell(raw.get("keywords"))

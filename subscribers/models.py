@@ -17,6 +17,22 @@ def email_hash(email: str) -> str:
 
 class Subscriber(models.Model):
     class Status(models.TextChoices):
+        """Where a reader's status is written; no other application code
+        writes it (the benchmark data generator, ``newsletter/benchdata.py``,
+        inserts synthetic readers of every status):
+
+        - pending: a web signup (``services.subscriber_signup``) or a CSV
+          import (``importing.subscribers_import_csv``);
+        - active: the reader's confirmation (``services.subscriber_confirm``)
+          or a CSV import that carries a confirmed opt-in over;
+        - unsubscribed: the reader's own link
+          (``services.subscriber_unsubscribe_and_suppress``), an editor
+          (``editorial.subscribers_mark_unsubscribed``), or the provider's
+          unsubscribe report (``provider_events.processing``);
+        - bounced, complained: the provider's reports
+          (``provider_events.processing``).
+        """
+
         PENDING = "pending", "Pending confirmation"
         ACTIVE = "active", "Active"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"

@@ -1,9 +1,12 @@
 """The subscription lifecycle: signup, confirmation, preferences,
 unsubscribe, and the reader's privacy requests (export, erase).
 
-Views, tasks and the admin call these functions; nothing else changes a
-reader's status. Sending the confirmation and welcome emails lives in
-``subscribers/confirmations.py``.
+The interfaces (views, admin actions) call these functions. They write the
+database and say what the caller must enqueue (a confirmation or welcome
+email is owed); the callers enqueue it with ``subscribers.tasks``, and the
+sweep in ``subscribers/confirmations.py`` sends whatever was owed but never
+enqueued. Which modules may change a reader's status is listed on
+``Subscriber.Status``.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
-from subscribers import confirmations
+from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
-from subscribers.forms import timezone_names
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
 from subscribers.suppression import (
     LIFTABLE_REASONS,
@@ -47,54 +50,21 @@ class SignupOutcome(enum.StrEnum):
     SUPPRESSED = "suppressed"  # bounced, complained, or suppressed by an editor
 
 
+CONFIRMATION_OWED = {SignupOutcome.CREATED, SignupOutcome.RESENT, SignupOutcome.RESUBSCRIBE_REQUESTED}
+
+
 @dataclass(frozen=True)
-class Choices:
-    """A reader's delivery choices, as stored in ``pending_choices``.
-    ``build`` re-checks what the forms check, for callers without a form
-    (imports, the shell): a ValueError, never a half-written reader."""
+class Signup:
+    """What ``subscriber_signup`` did, and to which reader (None when the
+    address is suppressed and no reader was looked up)."""
 
-    topics: list[str]  # topic slugs
-    keywords: str
-    frequency: str
-    weekday: int
-    timezone: str
-    send_hour: int
+    outcome: SignupOutcome
+    subscriber_id: int | None
 
-    @classmethod
-    def build(cls, *, topics: Iterable[Topic | str], keywords: str, frequency: str, weekday: int,
-              timezone: str, send_hour: int) -> Choices:
-        slugs = [t.slug if isinstance(t, Topic) else str(t) for t in topics]
-        if frequency not in Subscriber.Frequency.values:
-            raise ValueError(f"unknown frequency {frequency!r}")
-        if not (0 <= int(send_hour) <= 23 and 0 <= int(weekday) <= 6):
-            raise ValueError("send_hour must be 0-23 and weekday 0-6")
-        if timezone not in timezone_names():
-            raise ValueError(f"unknown time zone {timezone!r}")
-        return cls(slugs, keywords.strip(), frequency, int(weekday), timezone, int(send_hour))
-
-    def apply(self, subscriber: Subscriber) -> None:
-        """Write the scalar choices onto ``subscriber`` (saved by the caller)."""
-        subscriber.keywords = self.keywords
-        subscriber.frequency = self.frequency
-        subscriber.weekday = self.weekday
-        subscriber.timezone = self.timezone
-        subscriber.send_hour = self.send_hour
-
-    def apply_topics(
-        self, subscriber: Subscriber, *, rows: list[Topic] | None = None, new: bool = False
-    ) -> None:
-        """Set the topics of a saved reader; topics retired since are dropped.
-        ``rows``: the Topic rows of these choices when the caller has them
-        (the signup form just read them); ``new``: the reader has no topics
-        yet, so they are inserted without first reading what is there."""
-        if rows is None:
-            rows = list(Topic.objects.filter(slug__in=self.topics, active=True))
-        rows = [topic for topic in rows if topic.active]
-        if new:
-            through = Subscriber.topics.through
-            through.objects.bulk_create([through(subscriber_id=subscriber.pk, topic_id=t.pk) for t in rows])
-        else:
-            subscriber.topics.set(rows)
+    @property
+    def confirmation_owed(self) -> bool:
+        """The caller must enqueue a confirmation email for ``subscriber_id``."""
+        return self.outcome in CONFIRMATION_OWED
 
 
 def address_checked(email: str) -> str:
@@ -125,34 +95,31 @@ def _consent_record(*, subscriber: Subscriber, kind: str, ip: str | None, user_a
     )
 
 
-def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: str = "",
-                      frequency: str = Subscriber.Frequency.DAILY, weekday: int = 0,
-                      timezone: str = "UTC", send_hour: int = 7, ip: str | None = None,
-                      user_agent: str = "", source: str = ConsentRecord.Source.WEB) -> SignupOutcome:
+def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topic] | None = None,
+                      ip: str | None = None, user_agent: str = "",
+                      source: str = ConsentRecord.Source.WEB) -> Signup:
     """Record a signup and owe the address a confirmation email.
 
-    The address must already be validated (``SubscribeForm``); the choices
-    are checked again (ValueError). Guarantees:
+    The address must already be validated (``SubscribeForm``); it is checked
+    again (ValueError). ``topic_rows``: the Topic rows of ``choices.topics``
+    when the caller has just read them (the form), so they are not read again.
+    Guarantees:
     - a signup consent record for every signup that may lead to mail;
-    - an active reader is left exactly as it is, and nothing is sent;
+    - an active reader is left exactly as it is, and nothing is owed;
     - an unsubscribed reader keeps status and choices until the new
       confirmation arrives (the new choices wait in ``pending_choices``);
     - a suppressed address (bounce, complaint, editor) changes nothing;
-    - the confirmation is enqueued only after the transaction commits, and if
-      the broker is down the sweep sends it later (``confirmations``).
-    Safe to call twice: the second call asks for one more confirmation.
+    - when the result says ``confirmation_owed``, the database says so too,
+      so the sweep sends it if the caller's enqueue never runs.
+    Sends nothing itself. Safe to call twice: the second call owes one more
+    confirmation.
     """
     email = address_checked(email)
-    topics = list(topics)
-    choices = Choices.build(topics=topics, keywords=keywords, frequency=frequency, weekday=weekday,
-                            timezone=timezone, send_hour=send_hour)
-    # The form hands over the Topic rows it just read: no need to read them again.
-    rows = topics if all(isinstance(t, Topic) for t in topics) else None
     if is_blocked_for_signup(email):
         logger.info("signup ignored: address is suppressed")
-        return SignupOutcome.SUPPRESSED
+        return Signup(SignupOutcome.SUPPRESSED, None)
 
-    now = timezone_now()
+    now = timezone.now()
     with transaction.atomic():
         subscriber = _subscriber_locked(email)
         if subscriber is None:
@@ -168,12 +135,11 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
                 if subscriber is None:
                     raise
             else:
-                choices.apply_topics(subscriber, rows=rows, new=True)
+                choices.apply_topics(subscriber, rows=topic_rows, new=True)
                 _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                                 user_agent=user_agent, source=source)
-                confirmations.confirmation_enqueue(subscriber_id=subscriber.pk)
                 logger.info("signup: subscriber %s created", subscriber.pk)
-                return SignupOutcome.CREATED
+                return Signup(SignupOutcome.CREATED, subscriber.pk)
 
         if subscriber.status == Subscriber.Status.PENDING:
             # Never confirmed: the newest form wins, and a new email goes out.
@@ -181,7 +147,7 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
             subscriber.confirmation_requested_at = now
             subscriber.confirmation_sent_at = None
             subscriber.save()
-            choices.apply_topics(subscriber, rows=rows)
+            choices.apply_topics(subscriber, rows=topic_rows)
             outcome = SignupOutcome.RESENT
         elif subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             subscriber.pending_choices = asdict(choices)
@@ -192,34 +158,33 @@ def subscriber_signup(*, email: str, topics: Iterable[Topic | str], keywords: st
             outcome = SignupOutcome.RESUBSCRIBE_REQUESTED
         elif subscriber.status == Subscriber.Status.ACTIVE:
             logger.info("signup ignored: subscriber %s is already active", subscriber.pk)
-            return SignupOutcome.ALREADY_ACTIVE
+            return Signup(SignupOutcome.ALREADY_ACTIVE, subscriber.pk)
         else:
             logger.info("signup ignored: subscriber %s is %s", subscriber.pk, subscriber.status)
-            return SignupOutcome.SUPPRESSED
+            return Signup(SignupOutcome.SUPPRESSED, subscriber.pk)
 
         _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                         user_agent=user_agent, source=source)
-        confirmations.confirmation_enqueue(subscriber_id=subscriber.pk)
     logger.info("signup: subscriber %s %s", subscriber.pk, outcome)
-    return outcome
+    return Signup(outcome, subscriber.pk)
 
 
-def subscriber_confirmation_resend(*, email: str) -> bool:
+def subscriber_confirmation_resend(*, email: str) -> int | None:
     """Owe a fresh confirmation email to an address whose confirmation is
-    still outstanding. Anything else changes nothing. Returns whether an
-    email was requested (never shown to the visitor)."""
+    still outstanding. Anything else changes nothing. Returns the id of the
+    reader now owed the email (the caller enqueues it; never shown to the
+    visitor), or None. Sends nothing itself."""
     email = email.strip()
     if is_blocked_for_signup(email):
-        return False
+        return None
     with transaction.atomic():
         subscriber = _subscriber_locked(email)
         if subscriber is None or not confirmation_outstanding(subscriber):
-            return False
-        subscriber.confirmation_requested_at = timezone_now()
+            return None
+        subscriber.confirmation_requested_at = timezone.now()
         subscriber.confirmation_sent_at = None
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
-        confirmations.confirmation_enqueue(subscriber_id=subscriber.pk)
-    return True
+    return subscriber.pk
 
 
 def confirmation_outstanding(subscriber: Subscriber) -> bool:
@@ -236,18 +201,19 @@ def subscriber_confirm(*, subscriber: Subscriber, ip: str | None, user_agent: st
                        source: str = ConsentRecord.Source.WEB) -> bool:
     """Activate a reader whose confirmation is outstanding.
 
-    Returns True if this call activated the reader; False (and changes
-    nothing) if there was nothing to confirm, e.g. confirming twice. Records a
-    confirmation consent record, applies the choices of a re-subscription,
+    Returns True if this call activated the reader, who is then owed a
+    welcome email (the caller enqueues it); False (and changes nothing) if
+    there was nothing to confirm, e.g. confirming twice. Records a
+    confirmation consent record, applies the choices of a re-subscription and
     lifts the address's erased/unsubscribed suppression (the row keeps who and
-    why) and owes the reader a welcome email, enqueued after commit.
-    Suppressions for bounces, complaints or editors stay in force.
+    why). Suppressions for bounces, complaints or editors stay in force.
+    Sends nothing itself.
     """
     with transaction.atomic():
         locked = Subscriber.objects.select_for_update().filter(pk=subscriber.pk).first()
         if locked is None or not confirmation_outstanding(locked):
             return False
-        now = timezone_now()
+        now = timezone.now()
         pending = locked.pending_choices
         if pending:
             choices = Choices(**pending)
@@ -267,21 +233,22 @@ def subscriber_confirm(*, subscriber: Subscriber, ip: str | None, user_agent: st
         ):
             suppression_lift(suppression=suppression, reason="the reader signed up again and confirmed",
                              by="reader confirmation")
-        confirmations.welcome_enqueue(subscriber_id=locked.pk)
     logger.info("subscriber %s confirmed", locked.pk)
     subscriber.refresh_from_db()
     return True
 
 
-def subscriber_unsubscribe(*, subscriber: Subscriber, via: str) -> bool:
-    """Stop all list mail to this reader, at once.
+def subscriber_unsubscribe_and_suppress(*, subscriber: Subscriber, via: str) -> bool:
+    """The reader's own unsubscribe: stop all list mail to this reader, at
+    once, and put the address on the suppression list.
 
     Idempotent: returns True only for the call that changed the status. A
     pending re-subscription is cancelled (the latest wish wins), and the
-    address is suppressed so no send path can mail it even if the status is
-    later changed by mistake. Bounced or complained readers keep that status.
+    address is suppressed (reason "unsubscribed") so no send path can mail it
+    even if the status is later changed by mistake; the reader's own confirmed
+    signup lifts it again. Bounced or complained readers keep that status.
     """
-    now = timezone_now()
+    now = timezone.now()
     with transaction.atomic():
         changed = Subscriber.objects.filter(
             pk=subscriber.pk, status__in=[Subscriber.Status.ACTIVE, Subscriber.Status.PENDING]
@@ -297,13 +264,9 @@ def subscriber_unsubscribe(*, subscriber: Subscriber, via: str) -> bool:
     return bool(changed)
 
 
-def subscriber_update_preferences(*, subscriber: Subscriber, topics: Iterable[Topic | str], keywords: str,
-                                  frequency: str, weekday: int, timezone: str, send_hour: int,
-                                  paused: bool) -> None:
+def subscriber_update_preferences(*, subscriber: Subscriber, choices: Choices, paused: bool) -> None:
     """Save a reader's choices (validated by ``PreferencesForm``). Does not
     change the status: an unsubscribed reader stays unsubscribed."""
-    choices = Choices.build(topics=topics, keywords=keywords, frequency=frequency, weekday=weekday,
-                            timezone=timezone, send_hour=send_hour)
     with transaction.atomic():
         locked = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
         choices.apply(locked)
@@ -324,7 +287,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
     suppressions = Suppression.objects.filter(email_hash=email_hash(subscriber.email)).order_by("created_at")
     return {
         "format": "daily-papers-export/1",
-        "exported_at": _iso(timezone_now()),
+        "exported_at": _iso(timezone.now()),
         "subscriber": {
             "email": subscriber.email,
             "status": subscriber.status,
@@ -391,6 +354,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
                 recipient_hash=email_hash(subscriber.email)
             ).order_by("received_at")
         ],
+        # Ratings of papers and what the digest learned from them and from clicks.
+        "feedback": feedback_export(subscriber=subscriber),
     }
 
 
@@ -420,7 +385,3 @@ def _subscriber_locked(email: str) -> Subscriber | None:
         .first()
     )
 
-
-def timezone_now():
-    # A name that does not shadow the ``timezone`` keyword arguments above.
-    return timezone.now()

@@ -1,4 +1,5 @@
-"""Celery tasks: take ids, call the core, own nothing else.
+"""Celery tasks: take ids, call the core, own nothing else; and the helpers
+the interfaces (views, admin actions) call to enqueue them after commit.
 
 Retries are the sweeps' job (``subscribers.confirmations`` and
 ``subscribers.provider_events.processing``): a failed run leaves its work claimable and the next
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
 from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
 from subscribers.provider_events.processing import provider_event_process, provider_events_sweep
@@ -34,6 +36,28 @@ def send_welcome(subscriber_id: int) -> None:
 def sweep() -> None:
     """Run by beat: send confirmation and welcome emails whose task never ran."""
     subscribers_sweep()
+
+
+def _enqueue(task, subscriber_id: int) -> None:
+    try:
+        task.delay(subscriber_id)
+    except Exception:  # broker unreachable: the owed email stays in the database
+        logger.warning(
+            "could not enqueue %s for subscriber %s (broker unavailable?); the sweep will send it",
+            task.name, subscriber_id, exc_info=True,
+        )
+
+
+def confirmation_enqueue(*, subscriber_id: int) -> None:
+    """Enqueue the owed confirmation email once the current transaction
+    commits. Never raises for a dead broker: the sweep sends it instead."""
+    transaction.on_commit(lambda: _enqueue(send_confirmation, subscriber_id))
+
+
+def welcome_enqueue(*, subscriber_id: int) -> None:
+    """Enqueue the owed welcome email once the current transaction commits.
+    Never raises for a dead broker: the sweep sends it instead."""
+    transaction.on_commit(lambda: _enqueue(send_welcome, subscriber_id))
 
 
 @shared_task(ignore_result=True)

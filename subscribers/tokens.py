@@ -1,9 +1,12 @@
-"""Stateless signed links: confirm, preferences, unsubscribe, digest copy.
+"""Stateless signed links: confirm, preferences, unsubscribe, digest copy,
+feedback on a digest.
 
 A token carries the subscriber id and a short fingerprint of the address, no
 readable email. Each purpose has its own salt, so a token made for one purpose
 is refused for every other. The fingerprint makes a token die with the address:
-after erasure or an address change old links stop working.
+after erasure or an address change old links stop working. A ``scope`` (the
+edition date of a feedback link) joins the salt, so a token made for one
+edition is refused for another.
 """
 
 from __future__ import annotations
@@ -32,24 +35,24 @@ def email_fingerprint(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def purpose_salt(purpose: str) -> str:
-    """The signing salt of a purpose: a token for one purpose is refused for every other."""
+def purpose_salt(purpose: str, scope: str = "") -> str:
+    """The signing salt of a purpose (and scope): a token for one is refused for every other."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
-    return f"daily-papers.{purpose}"
+    return f"daily-papers.{purpose}" + (f".{scope}" if scope else "")
 
 
-def token_make(*, subscriber: Subscriber, purpose: str) -> str:
+def token_make(*, subscriber: Subscriber, purpose: str, scope: str = "") -> str:
     payload = [subscriber.pk, email_fingerprint(subscriber.email)]
-    return signing.dumps(payload, salt=purpose_salt(purpose), compress=True)
+    return signing.dumps(payload, salt=purpose_salt(purpose, scope), compress=True)
 
 
-def token_read(*, token: str, purpose: str, max_age: timedelta | None = None) -> Subscriber:
+def token_read(*, token: str, purpose: str, scope: str = "", max_age: timedelta | None = None) -> Subscriber:
     """The subscriber a token names, or TokenInvalid / TokenExpired."""
     if purpose == "confirm" and max_age is None:
         max_age = CONFIRM_MAX_AGE
     try:
-        payload = signing.loads(token, salt=purpose_salt(purpose), max_age=max_age)
+        payload = signing.loads(token, salt=purpose_salt(purpose, scope), max_age=max_age)
     except signing.SignatureExpired:
         raise TokenExpired("this link has expired") from None
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
@@ -61,11 +64,3 @@ def token_read(*, token: str, purpose: str, max_age: timedelta | None = None) ->
         raise TokenInvalid("this link is no longer valid")
     return subscriber
 
-
-def token_subscriber_id(*, token: str, purpose: str) -> int | None:
-    """The id a token names without a database read (hot paths), or None."""
-    try:
-        payload = signing.loads(token, salt=purpose_salt(purpose))
-    except (signing.BadSignature, ValueError, TypeError, UnicodeError):
-        return None
-    return payload[0] if isinstance(payload, list) and payload and isinstance(payload[0], int) else None

@@ -31,6 +31,7 @@ from subscribers.consent import consent_wording
 from subscribers.emails import schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
 from subscribers.models import ConsentRecord, Subscriber
+from subscribers.tasks import confirmation_enqueue, welcome_enqueue
 from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,25 @@ def _link_problem(request: HttpRequest, error: TokenInvalid) -> HttpResponse:
     )
 
 
+def token_required(purpose: str):
+    """For pages reached through a signed link made for ``purpose``: the view
+    gets the reader the token names as ``subscriber``; a tampered, foreign or
+    stale token gets the link-problem page (400, or 410 when expired)."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, token: str) -> HttpResponse:
+            try:
+                subscriber = token_read(token=token, purpose=purpose)
+            except TokenInvalid as error:
+                return _link_problem(request, error)
+            return view(request, token, subscriber=subscriber)
+
+        return wrapper
+
+    return decorator
+
+
 def masked(email: str) -> str:
     """"a•••@example.org": enough for a reader to recognise the address."""
     local, _, domain = email.partition("@")
@@ -140,12 +160,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             # Over the per-address limit the visitor gets the usual answer and
             # nothing is sent: the form must not become a mail bomb.
             if not _address_over_limit(data["email"]):
-                services.subscriber_signup(
-                    email=data["email"], topics=data["topics"], keywords=data["keywords"],
-                    frequency=data["frequency"], weekday=data["weekday"], timezone=data["timezone"],
-                    send_hour=data["send_hour"], ip=client_ip(request), user_agent=user_agent(request),
-                    source=ConsentRecord.Source.WEB,
+                signup = services.subscriber_signup(
+                    email=data["email"], choices=form.choices(), topic_rows=data["topics"],
+                    ip=client_ip(request), user_agent=user_agent(request), source=ConsentRecord.Source.WEB,
                 )
+                if signup.confirmation_owed:
+                    confirmation_enqueue(subscriber_id=signup.subscriber_id)
             return _see_other("subscribe-done")
         status = 400
     else:
@@ -176,7 +196,9 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
         form = _bound_form(AddressForm, request)
         if form.is_valid():
             if not _address_over_limit(form.cleaned_data["email"]):
-                services.subscriber_confirmation_resend(email=form.cleaned_data["email"])
+                owed = services.subscriber_confirmation_resend(email=form.cleaned_data["email"])
+                if owed is not None:
+                    confirmation_enqueue(subscriber_id=owed)
             return _see_other("subscribe-done")
         status = 400
     else:
@@ -187,14 +209,12 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
 
 @private_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = token_read(token=token, purpose="confirm")
-    except TokenInvalid as error:
-        return _link_problem(request, error)
+@token_required("confirm")
+def confirm(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
-        services.subscriber_confirm(subscriber=subscriber, ip=client_ip(request),
-                                    user_agent=user_agent(request), source=ConsentRecord.Source.WEB)
+        if services.subscriber_confirm(subscriber=subscriber, ip=client_ip(request),
+                                       user_agent=user_agent(request), source=ConsentRecord.Source.WEB):
+            welcome_enqueue(subscriber_id=subscriber.pk)
     elif services.confirmation_outstanding(subscriber):
         return render(request, "subscribers/confirm.html", {"consent": consent_wording(),
                                                             "email": masked(subscriber.email)})
@@ -224,19 +244,13 @@ def _choices_initial(subscriber: Subscriber) -> dict:
 
 @private_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def preferences(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = token_read(token=token, purpose="preferences")
-    except TokenInvalid as error:
-        return _link_problem(request, error)
+@token_required("preferences")
+def preferences(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         form = _bound_form(PreferencesForm, request)
         if form.is_valid():
-            data = form.cleaned_data
             services.subscriber_update_preferences(
-                subscriber=subscriber, topics=data["topics"], keywords=data["keywords"],
-                frequency=data["frequency"], weekday=data["weekday"], timezone=data["timezone"],
-                send_hour=data["send_hour"], paused=data["paused"],
+                subscriber=subscriber, choices=form.choices(), paused=form.cleaned_data["paused"]
             )
             messages.success(request, "Your preferences are saved.")
             return _see_other("preferences", token)
@@ -256,11 +270,8 @@ def preferences(request: HttpRequest, token: str) -> HttpResponse:
 
 @private_page
 @require_POST
-def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = token_read(token=token, purpose="preferences")
-    except TokenInvalid as error:
-        return _link_problem(request, error)
+@token_required("preferences")
+def preferences_export(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
     data = services.subscriber_export(subscriber=subscriber)
     response = HttpResponse(
         json.dumps(data, indent=2, ensure_ascii=False), content_type="application/json; charset=utf-8"
@@ -271,11 +282,8 @@ def preferences_export(request: HttpRequest, token: str) -> HttpResponse:
 
 @private_page
 @require_http_methods(["GET", "HEAD", "POST"])
-def preferences_erase(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = token_read(token=token, purpose="preferences")
-    except TokenInvalid as error:
-        return _link_problem(request, error)
+@token_required("preferences")
+def preferences_erase(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
     if request.method == "POST":
         services.subscriber_erase(subscriber=subscriber)
         return render(request, "subscribers/erased.html")
@@ -297,28 +305,28 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     # proof, exactly as RFC 8058 intends. Everything else, including the
     # button on our own page, goes through the normal CSRF check.
     if is_one_click(request):
-        try:
-            subscriber = token_read(token=token, purpose="unsubscribe")
-        except TokenInvalid as error:
-            return _link_problem(request, error)
-        services.subscriber_unsubscribe(subscriber=subscriber, via="one-click")
-        # 200 with the answer itself: providers do not follow redirects.
-        return render(request, "subscribers/unsubscribed.html", {"one_click": True})
+        return _unsubscribe_one_click(request, token)
     return _unsubscribe_page(request, token)
 
 
+@token_required("unsubscribe")
+def _unsubscribe_one_click(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
+    services.subscriber_unsubscribe_and_suppress(subscriber=subscriber, via="one-click")
+    # 200 with the answer itself: providers do not follow redirects.
+    return render(request, "subscribers/unsubscribed.html", {"one_click": True})
+
+
+# The CSRF check comes before the token is read, so a forged POST is refused
+# whatever its token.
 @csrf_protect
-def _unsubscribe_page(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        subscriber = token_read(token=token, purpose="unsubscribe")
-    except TokenInvalid as error:
-        return _link_problem(request, error)
+@token_required("unsubscribe")
+def _unsubscribe_page(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
     context = {
         "email": masked(subscriber.email),
         "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")]),
     }
     if request.method == "POST":
-        services.subscriber_unsubscribe(subscriber=subscriber, via="unsubscribe page")
+        services.subscriber_unsubscribe_and_suppress(subscriber=subscriber, via="unsubscribe page")
         return render(request, "subscribers/unsubscribed.html", context)
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
         return render(request, "subscribers/unsubscribed.html", {**context, "already": True})

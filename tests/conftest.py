@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import sys
@@ -23,6 +24,51 @@ def require(condition: bool, why: str) -> None:
     pytest.skip(why)
 
 
+# --shuffle SEED: the tests in an order drawn from SEED ("random": a new seed,
+# printed). Shuffled before pytest-django sorts the tests into its groups
+# (database tests, then transactional ones, then the rest; a stable sort), so
+# the groups stay and each is shuffled, as with Django's own `test --shuffle`.
+SHUFFLE_SEED = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser):
+    parser.addoption("--shuffle", metavar="SEED", help="run the tests in an order shuffled with SEED "
+                     "(a whole number, or 'random' for a new one); the seed is printed to replay the order")
+
+
+def pytest_configure(config):
+    seed = config.getoption("--shuffle")
+    if seed is None:
+        return
+    if seed != "random" and not seed.isdigit():
+        raise pytest.UsageError(f"--shuffle takes a whole number or 'random', not {seed!r}")
+    config.stash[SHUFFLE_SEED] = random.randrange(10**6) if seed == "random" else int(seed)
+
+
+# tryfirst, and registered after pytest-django: runs before its sort.
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if SHUFFLE_SEED in config.stash:
+        random.Random(config.stash[SHUFFLE_SEED]).shuffle(items)
+
+
+def _shuffle_line(config) -> str | None:
+    if SHUFFLE_SEED not in config.stash:
+        return None
+    seed = config.stash[SHUFFLE_SEED]
+    return f"tests shuffled with seed {seed}; the same order again: make test SHUFFLE={seed}"
+
+
+def pytest_report_header(config):
+    return _shuffle_line(config)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    line = _shuffle_line(config)
+    if line:
+        terminalreporter.write_line(line)
+
+
 def pytest_sessionfinish(session, exitstatus):
     # A skipped test hiding in CI is a defect: turn any skip into a failure.
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
@@ -40,14 +86,39 @@ def _isolated_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _migrated_rows(request):
+    """Each test that uses the database finds the rows the migrations made
+    (the default topics), whatever ran before it: a transactional test ends
+    by emptying every table, and only content types and permissions come
+    back by themselves."""
+    uses_db = {"db", "transactional_db"} & set(request.fixturenames)
+    if uses_db or request.node.get_closest_marker("django_db"):
+        from tests.factories import topics_default
+
+        request.getfixturevalue("db")  # set up first (transactional_db or the marker still decide how)
+        topics_default()
+    yield
+
+
+@pytest.fixture
+def one_rate_window():
+    """The clock at the start of an hour, running: every attempt a test makes
+    falls in one window of the per-hour attempt counters, so no count starts
+    afresh halfway through the test."""
+    import time_machine
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now().replace(minute=0, second=1), tick=True):
+        yield
+
+
 @pytest.fixture
 def fresh_pools():
-    """The default topics, and no edition pool cached by an earlier test
-    (pools are kept per process): for tests that select, assemble or send."""
+    """No edition pool cached by an earlier test (pools are kept per
+    process): for tests that select, assemble or send."""
     from newsletter.digest.pool import pools_forget
-    from tests.digest_support import topics_default
 
-    topics_default()
     pools_forget()
     yield
     pools_forget()
@@ -163,4 +234,30 @@ def wait_for(predicate, *, timeout: float, what: str, service: Service | None = 
     raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{tail}")
 
 
+def lock_waiters() -> int:
+    """How many sessions on this test database wait for a lock (PostgreSQL):
+    a race test holds one side's transaction open until the other waits."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        )
+        return cursor.fetchone()[0]
+
+
 VENV_BIN = Path(sys.executable).parent
+
+
+def make_command(tree: Path, *targets: str) -> list[str]:
+    """``make`` in ``tree`` with this test run's virtualenv taken as installed:
+    make must not reinstall it, least of all from a copy of the tree."""
+    venv = VENV_BIN.parent
+    return ["make", "-s", "-C", str(tree), f"VENV={venv}",
+            "-o", f"{venv}/.installed-run", "-o", f"{venv}/.python-ok", *targets]
+
+
+def laptop_env(**extra: str) -> dict[str, str]:
+    """A fresh terminal's environment: none of the test run's settings."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "LANG": "C.UTF-8", **extra}

@@ -213,6 +213,35 @@ def mailgun_failed(email: str, *, signing_key: str, severity: str = "permanent",
     }
 
 
+def mailgun_rejected(email: str, *, signing_key: str, reason: str, metadata: dict | None = None) -> dict:
+    """Mailgun refused the send request itself (its Events API example; no
+    "recipient" field: anymail reads the To header)."""
+    return {
+        "signature": mailgun_signature(signing_key),
+        "event-data": {
+            "event": "rejected",
+            "id": "OMTXD3-sSmKIQa1gSKkYVA",
+            "timestamp": 1763620000.104692,
+            "log-level": "warn",
+            "flags": {"is-test-mode": False},
+            "reject": {"reason": reason, "description": ""},
+            "message": {
+                "headers": {
+                    "to": f"Ada <{email}>",
+                    "message-id": "20261120064255.1.B31A451A2E5422BB@mg.example.org",
+                    "from": "Daily Papers <papers@mg.example.org>",
+                    "subject": "Your Daily Papers for 20 November",
+                },
+                "attachments": [],
+                "size": 0,
+            },
+            "storage": {"url": "https://se.api.mailgun.net/v3/domains/mg.example.org/messages/message_key",
+                        "key": "message_key"},
+            "user-variables": metadata if metadata is not None else [],
+        },
+    }
+
+
 # --- Amazon SES (through SNS) -----------------------------------------------
 
 def ses_mail(emails: list[str], *, metadata: dict | None = None,

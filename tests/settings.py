@@ -25,8 +25,13 @@ os.environ.setdefault("DIGEST_SEND_CONCURRENCY", "1")
 # running `make run`.
 os.environ.setdefault("VAR_DIR", str(Path(__file__).resolve().parent.parent / "var" / "test"))
 
+from config.mail import ANYMAIL_PROVIDERS
 from config.settings import *  # noqa: F403
 from config.settings import STORAGES
+
+# Every provider's webhook is routed, so each one's real payloads can be
+# tested; a site routes only its own provider's (config.mail.webhook_providers).
+WEBHOOK_PROVIDERS = list(ANYMAIL_PROVIDERS)
 
 # No collectstatic step in tests.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}

@@ -3,25 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import random
 import re
 import uuid
 
 from django.core import mail
 from django.test import Client
-
-from newsletter.models import Topic
-from subscribers.models import Subscriber
-
-
-def default_topics_restore() -> None:
-    """Put back the default topics (a data migration) that a transactional
-    test's flush removed."""
-    from django.apps import apps
-
-    migration = importlib.import_module("newsletter.migrations.0003_default_topics")
-    migration.create_topics(apps, None)
 
 
 def unique_email(prefix: str = "reader") -> str:
@@ -80,10 +67,3 @@ def html_part(message) -> str:
 
 def sent_to(email: str) -> list:
     return [m for m in mail.outbox if email in m.to]
-
-
-def make_subscriber(*, email: str | None = None, status: str = Subscriber.Status.ACTIVE,
-                    topics=("reasoning",), **fields) -> Subscriber:
-    subscriber = Subscriber.objects.create(email=email or unique_email(), status=status, **fields)
-    subscriber.topics.set(Topic.objects.filter(slug__in=topics))
-    return subscriber

@@ -12,6 +12,7 @@ from config.lib.admin import (
 )
 from newsletter.admin.dashboard import topics_reader_counts
 from newsletter.models import PaperTopic, Topic
+from newsletter.tagging.corrections import corrections_by_topic
 from newsletter.tasks import topics_retag_later
 
 
@@ -39,7 +40,7 @@ class TopicFilter(admin.SimpleListFilter):
 
 @admin.register(Topic)
 class TopicAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "active", "position", "paper_count", "reader_count"]
+    list_display = ["name", "slug", "active", "position", "paper_count", "reader_count", "editor_corrections"]
     list_filter = ["active"]
     list_editable = ["active", "position"]
     search_fields = ["name", "slug", "keywords"]
@@ -58,8 +59,10 @@ class TopicAdmin(admin.ModelAdmin):
 
     def page_annotate(self, request, topics):
         readers = topics_reader_counts()
+        corrections = corrections_by_topic()
         for topic in topics:
             topic.admin_readers = readers.get(topic.pk, 0)
+            topic.admin_corrections = corrections.get(topic.pk)
 
     @admin.display(description="papers", ordering="_papers")
     def paper_count(self, obj):
@@ -73,6 +76,15 @@ class TopicAdmin(admin.ModelAdmin):
             + f"?topic={obj.pk}&status__exact=active"
         )
         return format_html('<a href="{}">{}</a>', url, obj.admin_readers)
+
+    @admin.display(description="editor corrections")
+    def editor_corrections(self, obj):
+        # Each correction is a labelled example; `manage.py tagger_eval --suggest` turns them into advice.
+        c = obj.admin_corrections
+        if c is None:
+            return "–"
+        precision = "–" if c.precision is None else f"{c.precision:.0%}"
+        return f"{c.removed} removed · {c.added} added · precision {precision}"
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

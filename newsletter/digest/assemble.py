@@ -15,6 +15,7 @@ from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import EditionParts, Fillable, MailConfig
 from newsletter.digest.selection import Reader, Selection
 from newsletter.digest.text import html_ascii
+from newsletter.feedback.links import feedback_links
 
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
@@ -27,18 +28,24 @@ class Links:
     preferences_url: str
     unsubscribe_url: str
     list_unsubscribe: str
+    rate_url: str  # "Rate these papers"
+    feedback_prefix: str  # each paper's "More/Less like this" starts with it
 
 
 def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Links:
     """Signed, stateless links for one reader, and the List-Unsubscribe header
     (the one-click URL first, then a mailto on the sender's domain)."""
     site = mail.site_url
-    unsubscribe, preferences, digest = token_minter(
-        "unsubscribe", "preferences", "digest", secret=mail.secret_key
+    day = pool.last.isoformat()
+    unsubscribe, preferences, digest, feedback_token = token_minter(
+        "unsubscribe", "preferences", "digest", "feedback", secret=mail.secret_key, scopes=("", "", "", day)
     ).mint(reader)
     unsubscribe_url = f"{site}/unsubscribe/{unsubscribe}/"
+    feedback = feedback_links(token=feedback_token, day=day, site_url=site)
     return Links(
-        web_url=f"{site}/digests/{pool.last.isoformat()}/{digest}/",
+        rate_url=feedback.rate_url,
+        feedback_prefix=feedback.prefix,
+        web_url=f"{site}/digests/{day}/{digest}/",
         preferences_url=f"{site}/preferences/{preferences}/",
         unsubscribe_url=unsubscribe_url,
         # Tokens are URL-safe (base64url and ":"), so only the space needs encoding.
@@ -107,6 +114,11 @@ class _Sections:
     for_you_text: list[str]
     trending_html: list[str]
     trending_text: list[str]
+    # Positions in the lists above where the reader's feedback link prefix goes.
+    for_you_html_links: list[int]
+    for_you_text_links: list[int]
+    trending_html_links: list[int]
+    trending_text_links: list[int]
 
 
 def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
@@ -116,18 +128,28 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
     lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
     cards_html, cards_text = parts.cards_html, parts.cards_text
 
-    def pieces(picks) -> tuple[list[str], list[str]]:
+    def card(out: list[str], links: list[int], before: str, why: str, after: tuple[str, ...]) -> None:
+        # after = (piece, piece, ...): the reader's link prefix goes between pieces.
+        out += (before, why, after[0])
+        for piece in after[1:]:
+            links.append(len(out))
+            out += ("", piece)
+
+    def pieces(picks) -> tuple[list[str], list[str], list[int], list[int]]:
         html: list[str] = []
         text: list[str] = []
+        html_links: list[int] = []
+        text_links: list[int] = []
         for pick in picks:
             before, after = cards_html[pick.index]
-            html += (before, pick.why_html, after)
+            card(html, html_links, before, pick.why_html, after)
             before, after = cards_text[pick.index]
-            text += (before, pick.why, after, "\n")
-        return html, text
+            card(text, text_links, before, pick.why, after)
+            text.append("\n")
+        return html, text, html_links, text_links
 
-    for_you_html, for_you_text = pieces(selection.for_you)
-    trending_html, trending_text = pieces(selection.trending)
+    for_you_html, for_you_text, for_you_html_links, for_you_text_links = pieces(selection.for_you)
+    trending_html, trending_text, trending_html_links, trending_text_links = pieces(selection.trending)
     sections = _Sections(
         lead_title=lead_title,
         preheader=preheader,
@@ -136,10 +158,23 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
         for_you_text=for_you_text,
         trending_html=trending_html,
         trending_text=trending_text,
+        for_you_html_links=for_you_html_links,
+        for_you_text_links=for_you_text_links,
+        trending_html_links=trending_html_links,
+        trending_text_links=trending_text_links,
     )
     if selection.shared:
         selection.rendered["sections"] = (parts, sections)
     return sections
+
+
+def _with_links(pieces: list[str], positions: list[int], prefix: str) -> list[str]:
+    """A section's pieces with the reader's feedback link prefix filled in:
+    a list copy and a few stores (the shared pieces stay untouched)."""
+    out = pieces.copy()
+    for position in positions:
+        out[position] = prefix
+    return out
 
 
 def digest_values(
@@ -155,6 +190,8 @@ def digest_values(
         "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
         "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
+        "rate_url": links.rate_url,
+        "feedback_prefix": links.feedback_prefix,
     }
 
 
@@ -205,19 +242,24 @@ def digest_assemble(
     values = {
         "subject": subject, "preheader": sections.preheader, "why_text": why_text,
         "web_url": links.web_url, "preferences_url": links.preferences_url,
-        "unsubscribe_url": links.unsubscribe_url,
+        "unsubscribe_url": links.unsubscribe_url, "rate_url": links.rate_url,
     }
     html_values = {
         "subject": html_ascii(escape(subject, quote=False)), "preheader": sections.preheader_html,
         "why_text": html_ascii(escape(why_text, quote=False)),
         "web_url": escape(links.web_url), "preferences_url": escape(links.preferences_url),
-        "unsubscribe_url": escape(links.unsubscribe_url),
+        "unsubscribe_url": escape(links.unsubscribe_url), "rate_url": escape(links.rate_url),
     }
     variant = 1 if selection.trending else 0
-    text = _fill(parts.text[variant], values,
-                 {"for_you": sections.for_you_text, "trending": sections.trending_text})
-    html = _fill(parts.html[variant], html_values,
-                 {"for_you": sections.for_you_html, "trending": sections.trending_html})
+    prefix = links.feedback_prefix  # base64url, ":" and the site URL: nothing to escape
+    text = _fill(parts.text[variant], values, {
+        "for_you": _with_links(sections.for_you_text, sections.for_you_text_links, prefix),
+        "trending": _with_links(sections.trending_text, sections.trending_text_links, prefix),
+    })
+    html = _fill(parts.html[variant], html_values, {
+        "for_you": _with_links(sections.for_you_html, sections.for_you_html_links, prefix),
+        "trending": _with_links(sections.trending_html, sections.trending_html_links, prefix),
+    })
     return digest_message(
         mail=mail, reader=reader, subject=subject, links=links, edition=pool.last.isoformat(),
         text=text, html=html, delivery_id=delivery_id,

@@ -16,6 +16,7 @@ from newsletter.digest.render import mail_config, paper_card, parts_get, pool_la
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, Selection, digest_select, keywords_parse, selection_frozen
 from newsletter.digest.send import NOTHING_NEW
+from newsletter.feedback.learning import tastes_for
 from newsletter.models import Delivery
 from newsletter.selectors import papers_visible
 from subscribers.models import Subscriber
@@ -50,6 +51,7 @@ def reader_of(subscriber: Subscriber) -> Reader:
         topic_ids=frozenset(subscriber.topics.values_list("pk", flat=True)),
         keywords=keywords_parse(subscriber.keywords),
         weekly=subscriber.frequency == Subscriber.Frequency.WEEKLY,
+        taste=tastes_for(subscriber_ids=[subscriber.pk]).get(subscriber.pk),
     )
 
 

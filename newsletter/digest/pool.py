@@ -19,8 +19,10 @@ from datetime import date
 from django.db.models import Count, Max, Q
 
 from newsletter.digest.ranking import paper_attention, paper_boost, paper_recency, topic_weight
-from newsletter.models import Edition, PaperLinks, PaperTopic, Topic
+from newsletter.feedback.taste import Postings, author_key, paper_features, postings_build
+from newsletter.models import Edition, Paper, PaperLinks, PaperTopic, Topic
 from newsletter.selectors import editions_papers
+from newsletter.tagging.match import TextIndex
 
 POOLS_KEPT = 4
 PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
@@ -55,16 +57,10 @@ class PoolPaper(PaperLinks):
     topics: list[tuple[int, str, float, bool]]
     boost: float
     attention: float
-    strong_text: str  # title, AI keywords, authors: a keyword here weighs more
-    weak_text: str  # abstract
-    strong_lower: str = ""
-    weak_lower: str = ""
     topic_ids: tuple[int, ...] = ()
     topic_mask: int = 0  # one bit per topic, see EditionPool.topic_bits
 
     def __post_init__(self):
-        self.strong_lower = self.strong_text.lower()
-        self.weak_lower = self.weak_text.lower()
         self.topic_ids = tuple(t for t, _, _, _ in self.topics)
 
 
@@ -89,7 +85,14 @@ class EditionPool:
     boosts: tuple[float, ...] = ()
     topic_bits: dict[int, int] = field(default_factory=dict)
     by_attention: tuple[int, ...] = ()
+    # Per paper: its most confident topic's relevance weight, which orders
+    # equally relevant papers (a clear paper before a marginal one).
+    confidence: tuple[float, ...] = ()
+    # Author name (compared exactly) -> paper indexes, for keywords naming an author.
+    by_author: dict[str, tuple[int, ...]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    _text: list[tuple[TextIndex, TextIndex]] | None = None
+    _postings: Postings | None = None
 
     def __post_init__(self):
         self.by_id = {p.arxiv_id: p.index for p in self.papers}
@@ -108,6 +111,34 @@ class EditionPool:
                 self.topic_weights.setdefault(topic_id, {})[paper.index] = topic_weight(
                     score=score, by_editor=by_editor
                 )
+        self.confidence = tuple(
+            max((self.topic_weights[t][p.index] for t in p.topic_ids), default=0.0) for p in self.papers
+        )
+        authors: dict[str, list[int]] = {}
+        for paper in self.papers:
+            for name in paper.authors:
+                authors.setdefault(author_key(name), []).append(paper.index)
+        self.by_author = {name: tuple(indexes) for name, indexes in authors.items()}
+
+    def text_indexes(self) -> list[tuple[TextIndex, TextIndex]]:
+        """Per paper: word positions of its title and AI keywords, and of its
+        abstract, for reader keywords (built on first use, once per pool)."""
+        if self._text is None:
+            self._text = [
+                (TextIndex("\n".join([p.title, *p.ai_keywords])), TextIndex(p.abstract)) for p in self.papers
+            ]
+        return self._text
+
+    def postings(self) -> Postings:
+        """The papers' feature postings, for readers' learned tastes (built on first use)."""
+        if self._postings is None:
+            self._postings = postings_build(
+                paper_features(
+                    title=p.title, ai_keywords=p.ai_keywords, authors=p.authors, topic_ids=p.topic_ids
+                )
+                for p in self.papers
+            )
+        return self._postings
 
     @property
     def is_single_day(self) -> bool:
@@ -147,6 +178,37 @@ def pool_fingerprint(*, first: date, last: date) -> tuple:
     )
 
 
+def pool_paper(
+    *, row: Paper, index: int, topics: list[tuple[int, str, float, bool]], last: date
+) -> PoolPaper:
+    """One paper of a pool from a Paper (saved or not) and its topic links."""
+    attention = paper_attention(
+        upvotes=row.upvotes, num_comments=row.num_comments, github_stars=row.github_stars
+    )
+    return PoolPaper(
+        index=index,
+        arxiv_id=row.arxiv_id,
+        title=" ".join(row.title.split()),
+        abstract=row.abstract,
+        authors=[str(a) for a in (row.authors or [])],
+        ai_summary=row.ai_summary,
+        ai_keywords=[str(k) for k in (row.ai_keywords or [])],
+        featured_on=row.featured_on,
+        pinned=row.pinned,
+        upvotes=row.upvotes,
+        num_comments=row.num_comments,
+        github_repo=safe_url(row.github_repo),
+        github_stars=row.github_stars,
+        project_page=safe_url(row.project_page),
+        excerpt=row.excerpt(300),
+        topics=topics,
+        boost=paper_boost(
+            attention=attention, recency=paper_recency(featured_on=row.featured_on, newest=last)
+        ),
+        attention=attention,
+    )
+
+
 def pool_load(*, first: date, last: date, fingerprint: tuple = ()) -> EditionPool:
     """Read the editions' visible papers and topics from the database (4 queries)."""
     rows = list(editions_papers(first=first, last=last))
@@ -159,39 +221,10 @@ def pool_load(*, first: date, last: date, fingerprint: tuple = ()) -> EditionPoo
         links.setdefault(link.paper_id, []).append(
             (link.topic_id, link.topic.name, link.score, link.origin == PaperTopic.Origin.EDITOR)
         )
-    papers = []
-    for index, row in enumerate(rows):
-        attention = paper_attention(
-            upvotes=row.upvotes, num_comments=row.num_comments, github_stars=row.github_stars
-        )
-        authors = [str(a) for a in (row.authors or [])]
-        keywords = [str(k) for k in (row.ai_keywords or [])]
-        papers.append(
-            PoolPaper(
-                index=index,
-                arxiv_id=row.arxiv_id,
-                title=" ".join(row.title.split()),
-                abstract=row.abstract,
-                authors=authors,
-                ai_summary=row.ai_summary,
-                ai_keywords=keywords,
-                featured_on=row.featured_on,
-                pinned=row.pinned,
-                upvotes=row.upvotes,
-                num_comments=row.num_comments,
-                github_repo=safe_url(row.github_repo),
-                github_stars=row.github_stars,
-                project_page=safe_url(row.project_page),
-                excerpt=row.excerpt(300),
-                topics=links.get(row.pk, []),
-                boost=paper_boost(
-                    attention=attention, recency=paper_recency(featured_on=row.featured_on, newest=last)
-                ),
-                attention=attention,
-                strong_text="\n".join([row.title, *keywords, *authors]),
-                weak_text=row.abstract,
-            )
-        )
+    papers = [
+        pool_paper(row=row, index=index, topics=links.get(row.pk, []), last=last)
+        for index, row in enumerate(rows)
+    ]
     note = Edition.objects.filter(date=last).values_list("note", flat=True).first() or ""
     names = dict(Topic.objects.filter(active=True).values_list("pk", "name"))
     return EditionPool(

@@ -24,19 +24,24 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 
 log = logging.getLogger(__name__)
 
-# KEYS[1]: the bucket; ARGV: rate per second, burst, tokens wanted.
+# KEYS[1]: the bucket; ARGV: rate per second, burst, tokens wanted, and
+# optionally the time now (default: Redis's clock, the one every worker shares).
 # Returns the seconds to wait, as a string (Lua numbers become integers).
 _RESERVE = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local want = tonumber(ARGV[3])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local now = tonumber(ARGV[4])
+if now == nil then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+end
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1])
 local ts = tonumber(state[2])
@@ -54,21 +59,26 @@ return tostring(debt)
 
 
 class SendRateLimiter:
-    """``rate`` messages per second across every process using ``key``."""
+    """``rate`` messages per second across every process using ``key``.
+    ``clock`` (seconds) replaces Redis's clock: for checking the bucket's
+    arithmetic at chosen instants."""
 
-    def __init__(self, *, rate: float, key: str, client, burst: float | None = None):
+    def __init__(self, *, rate: float, key: str, client, burst: float | None = None,
+                 clock: Callable[[], float] | None = None):
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.burst = burst if burst is not None else max(1.0, math.ceil(rate / 20))
         self.key = key
+        self._clock = clock
         self._script = client.register_script(_RESERVE)
 
     def reserve(self, *, count: int = 1) -> float:
         """Take ``count`` tokens now; returns the seconds to wait before using
         them. Redis errors let the message through (logged)."""
+        args = [self.rate, self.burst, count] + ([repr(self._clock())] if self._clock else [])
         try:
-            return float(self._script(keys=[self.key], args=[self.rate, self.burst, count]))
+            return float(self._script(keys=[self.key], args=args))
         except Exception as exc:  # redis.RedisError, OSError: do not stall sending
             log.warning("email rate limit not applied (Redis: %s)", exc)
             return 0.0

@@ -31,7 +31,9 @@ from newsletter.digest.pool import EditionPool, PoolPaper
 from newsletter.digest.text import html_ascii
 
 # Per-reader values, filled in by assemble.py.
-READER_SLOTS = ("subject", "preheader", "web_url", "preferences_url", "unsubscribe_url", "why_text")
+READER_SLOTS = (
+    "subject", "preheader", "web_url", "preferences_url", "unsubscribe_url", "why_text", "rate_url",
+)
 BLOCK_SLOTS = ("for_you", "trending", "if_trending", "end_trending")
 CARD_SEPARATOR = "DP-CARD-BREAK"
 # Invisible filler after the preheader so clients do not pad the preview
@@ -227,8 +229,10 @@ class EditionParts:
 
     html: tuple[Fillable, Fillable]
     text: tuple[Fillable, Fillable]
-    cards_html: tuple[tuple[str, str], ...]  # per paper: before and after its "why"
-    cards_text: tuple[tuple[str, str], ...]
+    # Per paper: the card before its "why", and after it, cut where the
+    # reader's feedback link prefix goes.
+    cards_html: tuple[tuple[str, tuple[str, ...]], ...]
+    cards_text: tuple[tuple[str, tuple[str, ...]], ...]
     subject: Fillable
     mail: MailConfig
 
@@ -264,6 +268,7 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
     nonce = secrets.token_hex(6)
     html_blocks, text_blocks, values = _markers(nonce)
     why = f"__DP{nonce}_why__"
+    feedback = f"__DP{nonce}_feedback__"
     base = _base_context(pool)
 
     html = _inline(render_to_string("emails/digest-body.html", {**base, **values, "slots": html_blocks}))
@@ -272,18 +277,22 @@ def parts_build(*, pool: EditionPool, mail: MailConfig | None = None) -> Edition
     cards = [paper_card(paper) for paper in pool.papers]
     css = render_to_string("emails/digest-style.css")
     cards_html = _cards_inline(
-        [render_to_string("emails/digest-paper.html", {"card": c, "why": why}) for c in cards], css
+        [render_to_string("emails/digest-paper.html", {"card": c, "why": why, "feedback_prefix": feedback})
+         for c in cards], css
     )
-    cards_text = [render_to_string("emails/digest-paper.txt", {"card": c, "why": why}) for c in cards]
+    cards_text = [
+        render_to_string("emails/digest-paper.txt", {"card": c, "why": why, "feedback_prefix": feedback})
+        for c in cards
+    ]
     subject = render_to_string(
         "emails/digest-subject.txt", {**base, "lead_title": f"__DP{nonce}_lead_title__"}
     ).strip()
 
-    def halves(rendered: str) -> tuple[str, str]:
+    def halves(rendered: str) -> tuple[str, tuple[str, ...]]:
         before, found, after = rendered.partition(why)
         if not found:
             raise RuntimeError("a paper card lost its 'why' slot")
-        return before, after
+        return before, tuple(after.split(feedback))
 
     return EditionParts(
         html=_variants(_split(html, nonce)),

@@ -159,13 +159,14 @@ def deliveries_plan(
 def deliveries_statistics_refresh() -> None:
     """Fresh PostgreSQL planner statistics for the deliveries table.
 
-    A morning's plan adds rows far faster than autovacuum looks at them; with
+    A morning's plan adds rows far faster than autovacuum looks at them. With
     statistics from before them, "status = 'pending'" looks like a handful of
-    rows, and the senders' reads and claims scan every pending row instead of
-    looking up their own by primary key (measurements: docs/scaling.md).
-    Refreshed each time the run's rows have quadrupled, so the share of
-    pending rows is never underestimated by more than four times, at a
-    constant cost per refresh (ANALYZE reads a fixed-size sample).
+    rows, so the senders' by-id reads and claims scanned every pending row
+    instead of looking up their own by primary key: each chunk then cost
+    more the more readers were due. Refreshed each time the run's rows have
+    quadrupled, so the share of pending rows is never underestimated by more
+    than four times, at a constant cost per refresh (ANALYZE reads a
+    fixed-size sample; figures in docs/performance.md).
     SKIP_LOCKED: if autovacuum holds the table, it is refreshing them already."""
     if connection.vendor != "postgresql":
         return
@@ -188,8 +189,8 @@ def deliveries_insert(*, edition: Edition, due: list[tuple[int, str, datetime]])
     )
     conflict = " ON CONFLICT (subscriber_id, edition_id) DO NOTHING RETURNING id"
     if connection.vendor == "postgresql":
-        # Two array parameters instead of a dozen per row: the statement's
-        # text, and the work of building and parsing it, does not grow with the batch.
+        # Two array parameters instead of a dozen per row: building and
+        # parsing that many placeholders was most of planning's CPU.
         sql = (
             f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, %s, %s "  # noqa: S608
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(s, d)" + conflict

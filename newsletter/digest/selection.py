@@ -13,11 +13,15 @@ a hidden or withdrawn one (the pool has none). A reader with no topics and no
 keywords follows everything. When "For you" would be empty there is no email.
 
 Ranking is memoised per preference profile (topics + keywords): readers
-share profiles, so most readers cost one dictionary lookup plus a filter.
+share profiles, so most readers cost one dictionary lookup plus a filter. A
+reader who rated papers has a learned taste of their own (see
+``newsletter.feedback``): their ranking is computed for them, from the
+edition's feature postings.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from array import array
 from dataclasses import dataclass, field
@@ -27,8 +31,18 @@ from html import escape
 from django.conf import settings
 
 from newsletter.digest.pool import KEYWORD_CACHE_SIZE, PROFILE_CACHE_SIZE, WHY_CACHE_SIZE, EditionPool
-from newsletter.digest.ranking import KEYWORD_STRONG, KEYWORD_WEAK
+from newsletter.digest.ranking import (
+    FEEDBACK_DROP,
+    FEEDBACK_GAIN,
+    FEEDBACK_JOIN,
+    FEEDBACK_MOVED,
+    FEEDBACK_RELEVANCE,
+    KEYWORD_AUTHOR,
+    keyword_weight,
+)
 from newsletter.digest.text import html_ascii
+from newsletter.feedback.taste import Taste, author_key
+from newsletter.tagging.match import phrase_keys
 
 MAX_KEYWORDS = 20
 MAX_KEYWORD_LENGTH = 80
@@ -44,6 +58,7 @@ class Reader:
     topic_ids: frozenset[int]
     keywords: tuple[str, ...]
     weekly: bool = False
+    taste: Taste | None = None  # learned from the reader's ratings
 
 
 def keywords_parse(raw: str) -> tuple[str, ...]:
@@ -87,25 +102,24 @@ class Selection:
         return self.for_you + self.trending
 
 
-def _keyword_pattern(keyword: str) -> re.Pattern:
-    # Whole words, case-insensitive: "RAG" must not match "storage".
-    return re.compile(rf"(?<!\w){re.escape(keyword)}(?!\w)", re.IGNORECASE)
-
-
 def keyword_matches(*, pool: EditionPool, keyword: str) -> dict[int, float]:
-    """Paper index -> relevance for one keyword, memoised per pool."""
+    """Paper index -> relevance for one reader keyword, memoised per pool.
+
+    Words match on their stems, like topic keywords ("agent" finds "agents",
+    "speculative decoding" finds "speculative decoders"); a word with two
+    capitals or a digit matches as a whole word in any case ("RAG" finds
+    "RAGs" and never "storage"); words in double quotes match exactly. A
+    keyword that is an author's full name matches that author's papers, by
+    the exact name."""
 
     def build() -> dict[int, float]:
-        pattern = _keyword_pattern(keyword)
-        needle = keyword.lower()
-        found: dict[int, float] = {}
-        for paper in pool.papers:
-            # A plain substring test first: most papers do not contain the
-            # keyword at all, and that test is far cheaper than the regex.
-            if needle in paper.strong_lower and pattern.search(paper.strong_text):
-                found[paper.index] = KEYWORD_STRONG
-            elif needle in paper.weak_lower and pattern.search(paper.weak_text):
-                found[paper.index] = KEYWORD_WEAK
+        found = dict.fromkeys(pool.by_author.get(author_key(keyword), ()), KEYWORD_AUTHOR)
+        keys = phrase_keys(keyword, acronyms_any_case=True)
+        if keys:
+            for index, (strong, weak) in enumerate(pool.text_indexes()):
+                weight = keyword_weight(strong_hits=strong.count(keys), weak_hits=weak.count(keys))
+                if weight:
+                    found[index] = max(found.get(index, 0.0), weight)
         return found
 
     return pool.memo_get(pool.keywords, keyword.lower(), build, KEYWORD_CACHE_SIZE)
@@ -115,14 +129,19 @@ class _Ranked:
     """One preference profile's ranking over a pool. Small on purpose:
     thousands are cached. "Why" lines are made for the papers picked only."""
 
-    __slots__ = ("default", "everything", "keywords_hit", "mask", "matches", "pool", "relevant",
-                 "topic_ids")
+    __slots__ = ("default", "disliked", "everything", "keywords_hit", "liked", "mask", "matches", "pool",
+                 "relevant", "topic_ids")
 
-    def __init__(self, *, pool: EditionPool, topic_ids: frozenset[int], keywords: tuple[str, ...]):
+    def __init__(
+        self, *, pool: EditionPool, topic_ids: frozenset[int], keywords: tuple[str, ...],
+        taste: Taste | None = None,
+    ):
         self.pool = pool
         self.topic_ids = topic_ids
         self.everything = everything = not topic_ids and not keywords
         self.keywords_hit: dict[int, tuple[str, ...]] = {}
+        self.liked: frozenset[int] = frozenset()  # papers the reader's ratings moved up
+        self.disliked: frozenset[int] = frozenset()  # unfollowed papers like those rated down
         if everything:
             relevance = dict.fromkeys(range(len(pool.papers)), 1.0)
         else:
@@ -138,16 +157,38 @@ class _Ranked:
                 for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
                     relevance[index] = get(index, 0.0) + weight
                     self.keywords_hit[index] = (*self.keywords_hit.get(index, ()), keyword)
-        boost, pinned = pool.boosts, pool.pinned
-        # Papers are in edition order, so the index breaks ties deterministically.
-        scored = sorted([(-weight * boost[index], index) for index, weight in relevance.items()
-                         if index not in pinned])
+        if taste is not None:
+            self._learned(relevance, taste.affinities(pool.postings()))
+        boost, pinned, confidence = pool.boosts, pool.pinned, pool.confidence
+        # Equal scores: the paper's most confident topic first, then edition order.
+        scored = sorted([(-weight * boost[index], -confidence[index], index)
+                         for index, weight in relevance.items() if index not in pinned])
         # Compact forms: an array of paper indexes, and a bit set of the matching ones.
-        self.matches = array("H", [*pinned, *[index for _, index in scored]])
+        self.matches = array("H", [*pinned, *[index for _, _, index in scored]])
         self.relevant = sum(1 << index for index in relevance)
         bits = pool.topic_bits
         self.mask = sum(bits.get(t, 0) for t in topic_ids)
         self.default: Selection | None = None  # for readers with no history: shared
+
+    def _learned(self, relevance: dict[int, float], affinities: dict[int, float]) -> None:
+        """Apply a reader's taste: papers like the ones they rated up move up
+        (or join), papers like the ones they rated down move down."""
+        liked, disliked = [], []
+        for index, affinity in affinities.items():
+            weight = relevance.get(index)
+            if affinity <= -FEEDBACK_DROP:
+                relevance.pop(index, None)  # like papers rated down: out of both sections
+                disliked.append(index)
+                continue
+            if weight is not None:
+                relevance[index] = weight * math.exp(FEEDBACK_GAIN * affinity)
+            elif affinity >= FEEDBACK_JOIN:
+                relevance[index] = FEEDBACK_RELEVANCE * affinity
+            else:
+                continue
+            if affinity >= FEEDBACK_MOVED:
+                liked.append(index)
+        self.liked, self.disliked = frozenset(liked), frozenset(disliked)
 
     def is_relevant(self, index: int) -> bool:
         return bool(self.relevant >> index & 1)
@@ -158,7 +199,9 @@ class _Ranked:
         paper = self.pool.papers[index]
         if paper.pinned or self.relevant >> index & 1:
             matched = paper.topic_mask & self.mask
-            key: tuple = (index, self.everything, matched, self.keywords_hit.get(index, ()))
+            key: tuple = (
+                index, self.everything, matched, self.keywords_hit.get(index, ()), index in self.liked
+            )
         else:
             key = (index,)
         whys = self.pool.whys
@@ -184,27 +227,32 @@ class _Ranked:
         keywords = self.keywords_hit.get(index)
         if keywords:
             parts.append("matches " + ", ".join(f"'{k}'" for k in keywords))
+        if index in self.liked:
+            parts.append("like papers you rated up" if parts else "Like papers you rated up")
         return " · ".join(parts)
 
     def select(self, *, fresh, limit: int, trending_limit: int) -> Selection:
-        relevant = self.relevant
+        relevant, disliked = self.relevant, self.disliked
         if fresh is None:  # nothing to leave out
             for_you = [self.pick(index) for index in self.matches[:limit]]
-            trending = [i for i in self.pool.by_attention if not relevant >> i & 1][:trending_limit]
+            trending = [i for i in self.pool.by_attention if not relevant >> i & 1 and i not in disliked]
         else:
             for_you = [self.pick(index) for index in [i for i in self.matches if fresh(i)][:limit]]
-            others = [i for i in self.pool.by_attention if not relevant >> i & 1 and fresh(i)]
-            trending = others[:trending_limit]
+            trending = [
+                i for i in self.pool.by_attention if not relevant >> i & 1 and i not in disliked and fresh(i)
+            ]
+        trending = trending[:trending_limit]
         if not for_you:
             return Selection(for_you=(), trending=())
         return Selection(for_you=tuple(for_you), trending=tuple(self.pick(index) for index in trending))
 
 
 def _ranked(pool: EditionPool, reader: Reader) -> _Ranked:
+    taste = reader.taste
     return pool.memo_get(
         pool.profiles,
-        (reader.topic_ids, reader.keywords),
-        lambda: _Ranked(pool=pool, topic_ids=reader.topic_ids, keywords=reader.keywords),
+        (reader.topic_ids, reader.keywords, taste.key if taste is not None else None),
+        lambda: _Ranked(pool=pool, topic_ids=reader.topic_ids, keywords=reader.keywords, taste=taste),
         PROFILE_CACHE_SIZE,
     )
 

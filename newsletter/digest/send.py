@@ -36,6 +36,7 @@ from newsletter.digest.render import parts_get
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
 from newsletter.digest.sender_pool import Window, hand_back
+from newsletter.feedback.learning import tastes_for
 from newsletter.models import Delivery
 from subscribers.models import Subscriber
 from subscribers.suppression import suppressed_among
@@ -157,6 +158,8 @@ class _Assembler:
             before=max(r.edition_date for r in rows),
             exclude_delivery_ids=[r.pk for r in rows],
         )
+        # What each reader's ratings taught (one query; most readers have none).
+        self.tastes = tastes_for(subscriber_ids={r.subscriber_id for r in rows if not r.paper_ids})
         self.pools: dict[tuple, EditionPool] = {}
         self.nothing_new: list[int] = []
 
@@ -172,6 +175,7 @@ class _Assembler:
         reader = Reader(
             pk=row.subscriber_id, email=row.email, keywords=keywords_parse(row.keywords), weekly=weekly,
             topic_ids=frozenset(self.topics.get(row.subscriber_id, ())),
+            taste=self.tastes.get(row.subscriber_id),
         )
         try:
             if row.paper_ids:

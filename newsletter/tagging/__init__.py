@@ -16,9 +16,13 @@ from newsletter.models import Paper, PaperTopic, Topic
 from newsletter.tagging.match import TextIndex, keywords_score, topic_keywords
 
 # A topic is tagged when its score reaches THRESHOLD (about one specific
-# phrase in the title, or several in the abstract); at most MAX_TOPICS per
-# paper, the best first. Measured with `manage.py tagger_eval`.
+# phrase in the title, or several in the abstract) and RELATIVE_CUT of the
+# paper's best topic score: a paper's second or third topic must be more
+# than a few generic words. At most MAX_TOPICS per paper, the best first.
+# Chosen on the development sets with `manage.py relevance_eval` (the
+# trade-off is in docs/relevance.md).
 THRESHOLD = 5.0
+RELATIVE_CUT = 0.4
 MAX_TOPICS = 4
 
 
@@ -38,20 +42,24 @@ def topics_score(
     return scores
 
 
-def topics_choose(scores: dict[int, float]) -> dict[int, float]:
-    """The topics a paper gets from its scores."""
-    chosen = sorted(
-        ((pk, score) for pk, score in scores.items() if score >= THRESHOLD), key=lambda x: -x[1]
-    )
+def topics_choose(
+    scores: dict[int, float], *, threshold: float = THRESHOLD, relative_cut: float = RELATIVE_CUT,
+) -> dict[int, float]:
+    """The topics a paper gets from its scores, the most confident first."""
+    if not scores:
+        return {}
+    floor = max(threshold, relative_cut * max(scores.values()))
+    chosen = sorted(((pk, score) for pk, score in scores.items() if score >= floor), key=lambda x: -x[1])
     return dict(chosen[:MAX_TOPICS])
 
 
-def paper_topics_predict(*, paper: Paper, topics: list[Topic]) -> dict[int, float]:
-    """Topic id -> score of the topics the tagger would give ``paper``."""
+def paper_topics_predict(*, paper: Paper, topics: list[Topic], **options) -> dict[int, float]:
+    """Topic id -> score of the topics the tagger would give ``paper``
+    (``options``: ``threshold`` and ``relative_cut`` of ``topics_choose``)."""
     return topics_choose(topics_score(
         title=paper.title, abstract=paper.abstract, ai_summary=paper.ai_summary,
         ai_keywords=paper.ai_keywords or [], topics=topics,
-    ))
+    ), **options)
 
 
 def _papers_apply(*, papers: list[Paper], topics: list[Topic], scope: set[int] | None) -> int:
@@ -60,7 +68,6 @@ def _papers_apply(*, papers: list[Paper], topics: list[Topic], scope: set[int] |
     links). Returns how many papers changed."""
     if not papers:
         return 0
-    scoped_topics = [t for t in topics if scope is None or t.pk in scope]
     ids = [p.pk for p in papers]
     links = PaperTopic.objects.filter(paper_id__in=ids)
     if scope is not None:
@@ -76,9 +83,11 @@ def _papers_apply(*, papers: list[Paper], topics: list[Topic], scope: set[int] |
 
     stale, fresh, rescored, changed = [], [], [], 0
     for paper in papers:
+        # Predicted against every topic, then limited to the scope: the
+        # relative cut compares a topic with the paper's best one.
         wanted = {
-            pk: score for pk, score in paper_topics_predict(paper=paper, topics=scoped_topics).items()
-            if pk not in excluded.get(paper.pk, ())
+            pk: score for pk, score in paper_topics_predict(paper=paper, topics=topics).items()
+            if pk not in excluded.get(paper.pk, ()) and (scope is None or pk in scope)
         }
         have = existing.get(paper.pk, {})
         before = len(stale) + len(fresh)

@@ -103,6 +103,9 @@ class TextIndex:
                 self.positions.setdefault(("a", original), []).append(position)
                 if original.endswith("s") and len(original) > 2:
                     self.positions.setdefault(("a", original[:-1]), []).append(position)
+            self.positions.setdefault(("i", original.lower()), []).append(position)
+            if original.endswith(("s", "S")) and len(original) > 2:
+                self.positions.setdefault(("i", original[:-1].lower()), []).append(position)
 
     def _matches_at(self, position: int, key: tuple[str, str]) -> bool:
         if position >= len(self.tokens):
@@ -115,6 +118,9 @@ class TextIndex:
             return stemmed == value
         if kind == "x":
             return original.lower() == value
+        if kind == "i":
+            lower = original.lower()
+            return lower == value or (lower.endswith("s") and lower[:-1] == value)
         return original == value or (original.endswith("s") and original[:-1] == value)
 
     def count(self, keys: tuple[tuple[str, str], ...]) -> int:
@@ -139,14 +145,17 @@ class Keyword:
         return title.count(self.keys), body.count(self.keys)
 
 
-def _phrase_keys(phrase: str) -> tuple[tuple[str, str], ...]:
+def phrase_keys(phrase: str, *, acronyms_any_case: bool = False) -> tuple[tuple[str, str], ...]:
+    """What a phrase matches: word stems, acronyms as written (in any case
+    with ``acronyms_any_case``; a plural "s" allowed either way), or (in
+    double quotes) whole words in any case. Empty for a phrase with no words."""
     exact = len(phrase) > 2 and phrase.startswith('"') and phrase.endswith('"')
     keys = []
     for original, stemmed in tokens(phrase.strip('"') if exact else phrase):
         if not original:
             continue
         if _is_acronym(original):
-            keys.append(("a", original))
+            keys.append(("i", original.lower()) if acronyms_any_case else ("a", original))
         else:
             keys.append(("x", original.lower()) if exact else ("w", stemmed))
     return tuple(keys)
@@ -168,7 +177,7 @@ def keyword_parse(item: str, *, weight: float = 1.0) -> Keyword | None:
         except re.error:
             return None
         return Keyword(source=item, weight=weight, title_only=title_only, pattern=pattern)
-    keys = _phrase_keys(item)
+    keys = phrase_keys(item)
     if not keys:
         return None
     return Keyword(source=item, weight=weight, title_only=title_only, keys=keys)

@@ -20,12 +20,13 @@ from newsletter.models import Delivery
 from subscribers.admin.importing import subscriber_import_view
 from subscribers.editorial import (
     subscribers_confirmation_resend,
+    subscribers_mark_unsubscribed,
     subscribers_suppress,
-    subscribers_unsubscribe,
 )
 from subscribers.importing import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
+from subscribers.tasks import confirmation_enqueue
 
 
 class ConsentInline(admin.TabularInline):
@@ -110,7 +111,8 @@ class SubscriberAdmin(admin.ModelAdmin):
     sortable_by = ["email", "status", "created_at"]
     filter_horizontal = ["topics"]
     # Status, address and dates change only through the reader's own links,
-    # the import and the actions, each of which keeps the consent trail.
+    # the import, the actions and the provider's reports (see
+    # Subscriber.Status), each of which keeps a trail.
     readonly_fields = ["status", "created_at", "updated_at", "confirmation_requested_at",
                        "confirmation_sent_at", "confirmed_at", "welcome_sent_at", "unsubscribed_at",
                        "pending_choices", "suppression", "all_deliveries"]
@@ -182,7 +184,10 @@ class SubscriberAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the confirmation email", permissions=["change"])
     def resend_confirmation(self, request, queryset):
-        count = subscribers_confirmation_resend(subscribers=queryset, by=request.user)
+        owed = subscribers_confirmation_resend(subscribers=queryset, by=request.user)
+        for subscriber_id in owed:
+            confirmation_enqueue(subscriber_id=subscriber_id)
+        count = len(owed)
         skipped = queryset.count() - count
         note = f" ({skipped} skipped: already confirmed, left, or suppressed)" if skipped else ""
         self.message_user(request, f"Confirmation email requested for {count} reader(s){note}.",
@@ -196,7 +201,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                 danger=True, question="Unsubscribe these readers? Pending and active readers stop "
                 "receiving digests; they are not emailed about it.",
             )
-        count = subscribers_unsubscribe(subscribers=queryset, by=request.user)
+        count = subscribers_mark_unsubscribed(subscribers=queryset, by=request.user)
         self.message_user(request, f"{count} reader(s) unsubscribed.", messages.SUCCESS)
         return None
 

@@ -5,8 +5,8 @@ Anymail normalizes every provider's webhook into an ``event_type`` and a
 ``reject_reason``, but it folds temporary and permanent bounces together for
 some providers (Postmark ``SoftBounce``, Amazon SES ``Transient``, SendGrid
 ``blocked`` and Brevo ``soft_bounce`` all arrive as ``bounced``), so the
-provider's own payload (``esp_event``) settles those cases. The README's
-"Email providers and webhooks" section has the same table in words.
+provider's own payload (``esp_event``) settles those cases. docs/providers.md
+has the same table in words.
 """
 
 from __future__ import annotations
@@ -87,6 +87,11 @@ def _provider_kind(provider: str, event_type: str, kind: str, esp: Mapping) -> s
     elif provider == "mailgun":
         data = esp.get("event-data")
         data = data if isinstance(data, Mapping) else {}
+        if data.get("event") == "rejected":
+            # Mailgun refused our send request (sandbox or free account,
+            # unknown or disabled domain): our account, never the address,
+            # whose refusals come as "failed" with a "suppress-*" reason.
+            return Kind.FAILED
         if data.get("event") == "failed":
             # Anymail already turns severity "temporary" into "deferred";
             # Mailgun calls those soft bounces, and so do we.

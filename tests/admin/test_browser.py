@@ -7,16 +7,16 @@ import pytest
 from django.db import connections
 
 from newsletter.models import Paper
-from tests.admin_data import edition_make, paper_make
 from tests.conftest import ROOT, require
+from tests.factories import edition_make, paper_make, reader_make
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
 
 pytestmark = [
     pytest.mark.browser,
-    # The live server needs committed rows; restore the migrated topics after.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    # The live server needs committed rows.
+    pytest.mark.django_db(transaction=True),
 ]
 
 
@@ -48,8 +48,8 @@ def browser_page(monkeypatch, settings):
 def test_editor_logs_in_and_pins_a_paper(live_server, browser_page, django_user_model):
     django_user_model.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
     edition = edition_make(note="Reasoning day.")
-    paper_make(1, title="A popular paper", upvotes=200)
-    quiet = paper_make(2, title="A quiet but important paper", upvotes=2)
+    paper_make("2508.00001", title="A popular paper", upvotes=200)
+    quiet = paper_make("2508.00002", title="A quiet but important paper", upvotes=2)
     page = browser_page
 
     page.goto(f"{live_server.url}/admin/")
@@ -82,16 +82,15 @@ def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
 
     from newsletter.digest.pool import pools_forget
     from newsletter.models import Delivery, Topic
-    from tests.admin_data import reader_make
 
     pools_forget()
     django_user_model.objects.create_superuser("editor", "editor@example.org", "a-long-test-password")
     edition = edition_make(note="Reasoning day.")
-    popular = paper_make(1, title="A popular reasoning paper", upvotes=200)
-    quiet = paper_make(2, title="A quiet paper on robots", upvotes=2)
+    popular = paper_make("2508.00001", title="A popular reasoning paper", upvotes=200)
+    quiet = paper_make("2508.00002", title="A quiet paper on robots", upvotes=2)
     reasoning = Topic.objects.get(slug="reasoning")
     popular.topics.add(reasoning)
-    reader_make(1, topics=("reasoning",))
+    reader_make("reader1@example.org", topics=("reasoning",))
     page = browser_page
 
     page.goto(f"{live_server.url}/admin/")
@@ -112,7 +111,7 @@ def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
     page.fill("#id_preview_email", "reader1@")
     page.locator("#preview-reader button").click()
     page.wait_for_selector(".dp-preview-subject")
-    assert page.locator(".dp-preview-subject").inner_text().startswith("Daily Papers · Tue 5 Aug: ")
+    assert page.locator(".dp-preview-subject").inner_text().startswith("Daily Papers · Thu 10 Jul: ")
     frame = page.frame_locator("iframe.dp-preview-html")
     assert "A quiet paper on robots" in frame.locator("body").inner_text()
     assert "A popular reasoning paper" in frame.locator("body").inner_text()
@@ -125,6 +124,6 @@ def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
     page.screenshot(path=str(ARTIFACTS / "admin-6-test-sent.png"), full_page=True)
     [sent] = mail.outbox
     assert sent.to == ["editor@example.org"]
-    assert sent.subject.startswith("[TEST] Daily Papers · Tue 5 Aug: ")
+    assert sent.subject.startswith("[TEST] Daily Papers · Thu 10 Jul: ")
     assert sent.extra_headers["X-Daily-Papers-Test"] == "1"
     assert not Delivery.objects.exists()

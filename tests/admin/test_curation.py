@@ -7,7 +7,7 @@ from newsletter.ingest.store import paper_upsert
 from newsletter.models import Paper, PaperTopic
 from newsletter.selectors import edition_papers
 from newsletter.tagging import paper_tag
-from tests.admin_data import DAY, paper_make, topic
+from tests.factories import DAY, paper_make, topic
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +18,7 @@ def editor(django_user_model):
 
 
 def test_pin_is_idempotent_and_logs_each_change_once(editor):
-    a, b = paper_make(1), paper_make(2, pinned=True)
+    a, b = paper_make("2508.00001"), paper_make("2508.00002", pinned=True)
     assert curation.papers_pin(papers=Paper.objects.all(), by=editor) == 1
     assert curation.papers_pin(papers=Paper.objects.all(), by=editor) == 0
     assert set(Paper.objects.filter(pinned=True)) == {a, b}
@@ -27,7 +27,7 @@ def test_pin_is_idempotent_and_logs_each_change_once(editor):
 
 
 def test_pins_lead_the_edition_and_hidden_papers_leave_it(editor):
-    low, mid, high = paper_make(1, upvotes=1), paper_make(2, upvotes=50), paper_make(3, upvotes=99)
+    low, mid, high = (paper_make(f"2508.0000{n}", upvotes=votes) for n, votes in [(1, 1), (2, 50), (3, 99)])
     assert [p.pk for p in edition_papers(day=DAY)] == [high.pk, mid.pk, low.pk]
     assert curation.paper_pin(paper=low, by=editor)
     assert curation.paper_hide(paper=high, by=editor)
@@ -40,7 +40,7 @@ def test_pins_lead_the_edition_and_hidden_papers_leave_it(editor):
 
 
 def test_topic_added_by_an_editor_survives_retagging():
-    paper = paper_make(1, title="A study of cooking recipes", abstract="Nothing about models.")
+    paper = paper_make("2508.00001", title="A study of cooking recipes", abstract="Nothing about models.")
     reasoning = topic("reasoning")
     assert curation.paper_topic_add(paper=paper, topic=reasoning)
     link = PaperTopic.objects.get(paper=paper, topic=reasoning)
@@ -51,7 +51,7 @@ def test_topic_added_by_an_editor_survives_retagging():
 
 
 def test_adding_an_automatic_topic_makes_it_the_editors():
-    paper = paper_make(1, title="Chain-of-thought reasoning for math", abstract="Reasoning.")
+    paper = paper_make("2508.00001", title="Chain-of-thought reasoning for math", abstract="Reasoning.")
     paper_tag(paper=paper)
     reasoning = topic("reasoning")
     assert PaperTopic.objects.get(paper=paper, topic=reasoning).origin == PaperTopic.Origin.AUTO
@@ -60,7 +60,7 @@ def test_adding_an_automatic_topic_makes_it_the_editors():
 
 
 def test_removed_topic_stays_off_after_retagging_until_added_again():
-    paper = paper_make(1, title="Chain-of-thought reasoning for math", abstract="Reasoning.")
+    paper = paper_make("2508.00001", title="Chain-of-thought reasoning for math", abstract="Reasoning.")
     paper_tag(paper=paper)
     reasoning = topic("reasoning")
     assert curation.paper_topic_remove(paper=paper, topic=reasoning)
@@ -75,7 +75,7 @@ def test_removed_topic_stays_off_after_retagging_until_added_again():
 
 
 def test_bulk_topic_changes_are_logged_per_changed_paper(editor):
-    a, b = paper_make(1), paper_make(2)
+    a, b = paper_make("2508.00001"), paper_make("2508.00002")
     code = topic("code")
     curation.paper_topic_add(paper=b, topic=code)
     assert curation.papers_topic_add(papers=[a, b], topic=code, by=editor) == 1
@@ -90,8 +90,8 @@ def test_bulk_topic_changes_are_logged_per_changed_paper(editor):
 
 def test_retag_refuses_more_than_the_limit_without_changing_anything(editor, monkeypatch):
     monkeypatch.setattr(curation, "RETAG_LIMIT", 1)
-    paper_make(1, title="Chain-of-thought reasoning")
-    paper_make(2, title="Speculative decoding with a draft model")
+    paper_make("2508.00001", title="Chain-of-thought reasoning")
+    paper_make("2508.00002", title="Speculative decoding with a draft model")
     with pytest.raises(ValueError, match="limited to 1 papers"):
         curation.papers_retag(papers=Paper.objects.all(), by=editor)
     assert not PaperTopic.objects.exists()
@@ -101,7 +101,7 @@ def test_retag_refuses_more_than_the_limit_without_changing_anything(editor, mon
 
 
 def test_edited_title_and_abstract_are_kept_by_ingestion():
-    paper = paper_make(1, title="Original title", abstract="Original abstract.")
+    paper = paper_make("2508.00001", title="Original title", abstract="Original abstract.")
     paper.title, paper.abstract = "Editor's title", "Editor's abstract."
     curation.paper_mark_edited(paper=paper, fields=["title", "abstract"])
     paper.save()
@@ -114,7 +114,7 @@ def test_edited_title_and_abstract_are_kept_by_ingestion():
 
 
 def test_an_edited_abstract_is_the_excerpt_even_with_an_ai_summary():
-    paper = paper_make(1, abstract="The editor's words.", ai_summary="The source's summary.")
+    paper = paper_make("2508.00001", abstract="The editor's words.", ai_summary="The source's summary.")
     assert paper.excerpt() == "The source's summary."
     curation.paper_mark_edited(paper=paper, fields=["abstract"])
     assert paper.excerpt() == "The editor's words."

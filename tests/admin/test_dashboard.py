@@ -4,9 +4,8 @@ import pytest
 import time_machine
 
 from newsletter.admin import dashboard
-from newsletter.models import Delivery, Edition
 from subscribers.models import ProviderEvent, Subscriber, email_hash
-from tests.admin_data import reader_make
+from tests.factories import delivery_make, edition_make, paper_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -22,17 +21,17 @@ def at(day: int, hour: int = 9) -> datetime:
 def history():
     """Four readers confirmed, one unsubscribed, one bounced, one complained,
     four emails sent on the 9th."""
-    new = [reader_make(n) for n in range(3)]
+    new = [reader_make(f"reader{n}@example.org") for n in range(3)]
     Subscriber.objects.filter(pk__in=[r.pk for r in new]).update(confirmed_at=at(9))
-    old = reader_make(3)
+    old = reader_make("reader3@example.org")
     Subscriber.objects.filter(pk=old.pk).update(confirmed_at=at(1))
-    left = reader_make(4, status=Subscriber.Status.UNSUBSCRIBED)
+    left = reader_make("reader4@example.org", status=Subscriber.Status.UNSUBSCRIBED)
     Subscriber.objects.filter(pk=left.pk).update(confirmed_at=LONG_AGO, unsubscribed_at=at(8))
-    never = reader_make(5, status=Subscriber.Status.UNSUBSCRIBED)
+    never = reader_make("reader5@example.org", status=Subscriber.Status.UNSUBSCRIBED)
     Subscriber.objects.filter(pk=never.pk).update(confirmed_at=None, unsubscribed_at=at(8))
-    bounced = reader_make(6, status=Subscriber.Status.BOUNCED)
+    bounced = reader_make("reader6@example.org", status=Subscriber.Status.BOUNCED)
     Subscriber.objects.filter(pk=bounced.pk).update(confirmed_at=LONG_AGO, updated_at=at(9))
-    complained = reader_make(7, status=Subscriber.Status.COMPLAINED)
+    complained = reader_make("reader7@example.org", status=Subscriber.Status.COMPLAINED)
     Subscriber.objects.filter(pk=complained.pk).update(confirmed_at=LONG_AGO, updated_at=at(10))
     # What the provider reported: a hard bounce on the 9th (plus a soft one,
     # which is no bounce for the rate), a complaint on the 10th.
@@ -43,10 +42,10 @@ def history():
             recipient=reader.email, recipient_hash=email_hash(reader.email), subscriber=reader,
             received_at=at(day),
         )
-    edition = Edition.objects.create(date=date(2025, 8, 9))
+    edition = edition_make(date(2025, 8, 9))
     for reader in [*new, old]:
-        Delivery.objects.create(subscriber=reader, edition=edition, status="sent", sent_at=at(9, 7))
-    Delivery.objects.create(subscriber=bounced, edition=edition, status="failed", reason="provider rejected")
+        delivery_make(reader=reader, edition=edition, sent_at=at(9, 7))
+    delivery_make(reader=bounced, edition=edition, status="failed", reason="provider rejected")
 
 
 def test_stats_per_day_over_thirty_days(history):
@@ -102,15 +101,13 @@ def test_dashboard_is_linked_from_the_admin_index_and_for_staff_only(admin_clien
 
 
 def test_top_papers_of_the_last_edition_by_clicks(admin_client):
-    from newsletter.models import Paper
-
-    edition = Edition.objects.create(date=date(2025, 8, 9))
-    first = Paper.objects.create(arxiv_id="2508.00001", title="Clicked most", featured_on=edition.date,
-                                 github_repo="https://github.com/example/most")
-    second = Paper.objects.create(arxiv_id="2508.00002", title="Clicked once", featured_on=edition.date)
-    Paper.objects.create(arxiv_id="2508.00003", title="Never clicked", featured_on=edition.date)
-    reader = reader_make(1)
-    delivery = Delivery.objects.create(subscriber=reader, edition=edition, status="sent", sent_at=at(9, 7))
+    edition = edition_make(date(2025, 8, 9))
+    first = paper_make("2508.00001", day=edition.date, title="Clicked most",
+                       github_repo="https://github.com/example/most")
+    second = paper_make("2508.00002", day=edition.date, title="Clicked once")
+    paper_make("2508.00003", day=edition.date, title="Never clicked")
+    reader = reader_make("reader1@example.org")
+    delivery = delivery_make(reader=reader, edition=edition, sent_at=at(9, 7))
     links = ["https://huggingface.co/papers/2508.00001", "https://arxiv.org/pdf/2508.00001",
              "https://github.com/example/most", "https://arxiv.org/abs/2508.00002",
              "https://papers.example.org/preferences/abc/"]

@@ -5,7 +5,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from newsletter.models import Delivery, Edition
-from tests.admin_data import DAY, delivery_make, edition_make, paper_make, reader_make
+from tests.factories import DAY, delivery_make, edition_make, paper_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +16,11 @@ def page_url(edition):
 
 def test_edition_page_lists_papers_pins_first_and_hidden_apart(admin_client):
     edition = edition_make(note="Big day for reasoning.")
-    popular = paper_make(1, upvotes=300)
-    quiet = paper_make(2, upvotes=3, pinned=True)
-    middle = paper_make(3, upvotes=40)
-    hidden = paper_make(4, upvotes=999, hidden=True)
-    paper_make(5, day=DAY + timedelta(days=1), upvotes=1000)  # another edition's
+    popular = paper_make("2508.00001", upvotes=300)
+    quiet = paper_make("2508.00002", upvotes=3, pinned=True)
+    middle = paper_make("2508.00003", upvotes=40)
+    hidden = paper_make("2508.00004", upvotes=999, hidden=True)
+    paper_make("2508.00005", day=DAY + timedelta(days=1), upvotes=1000)  # another edition's
     response = admin_client.get(page_url(edition))
     assert response.status_code == 200
     assert [p.pk for p in response.context["papers"]] == [quiet.pk, popular.pk, middle.pk]
@@ -32,7 +32,7 @@ def test_edition_page_lists_papers_pins_first_and_hidden_apart(admin_client):
 
 def test_buttons_on_the_edition_page_pin_and_hide(admin_client):
     edition = edition_make()
-    first, second = paper_make(1, upvotes=10), paper_make(2, upvotes=5)
+    first, second = paper_make("2508.00001", upvotes=10), paper_make("2508.00002", upvotes=5)
     op = "admin:newsletter_edition_paper_op"
     response = admin_client.post(reverse(op, args=[edition.pk, second.pk, "pin"]))
     assert response.status_code == 302
@@ -50,8 +50,8 @@ def test_buttons_on_the_edition_page_pin_and_hide(admin_client):
 
 def test_paper_buttons_only_accept_post_and_papers_of_that_edition(admin_client):
     edition = edition_make()
-    paper = paper_make(1)
-    other = paper_make(2, day=DAY + timedelta(days=1))
+    paper = paper_make("2508.00001")
+    other = paper_make("2508.00002", day=DAY + timedelta(days=1))
     op = "admin:newsletter_edition_paper_op"
     assert admin_client.get(reverse(op, args=[edition.pk, paper.pk, "pin"])).status_code == 405
     assert admin_client.post(reverse(op, args=[edition.pk, other.pk, "pin"])).status_code == 404
@@ -82,7 +82,7 @@ def test_date_and_status_cannot_be_changed_on_the_page(admin_client):
 def test_delivery_counts_link_to_the_filtered_list(admin_client):
     edition = edition_make()
     for n, status in enumerate(["sent", "sent", "sent", "failed", "skipped", "pending"]):
-        delivery_make(reader=reader_make(n), edition=edition, status=status,
+        delivery_make(reader=reader_make(f"reader{n}@example.org"), edition=edition, status=status,
                       reason="suppressed" if status == "skipped" else "")
     response = admin_client.get(page_url(edition))
     counts = {label: (count, url) for label, count, url in response.context["delivery_counts"]}
@@ -100,10 +100,10 @@ def test_edition_of_a_date_opens_it_or_the_add_form(admin_client):
     url = reverse("admin:newsletter_edition_on", kwargs={"day": DAY.isoformat()})
     response = admin_client.get(url)
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:newsletter_edition_add") + "?date=2025-08-05"
+    assert response["Location"] == reverse("admin:newsletter_edition_add") + f"?date={DAY.isoformat()}"
     assert not Edition.objects.exists()  # a GET creates nothing
     add_form = admin_client.get(response["Location"])
-    assert 'value="2025-08-05"' in add_form.content.decode()
+    assert f'value="{DAY.isoformat()}"' in add_form.content.decode()
     edition = edition_make()
     assert admin_client.get(url)["Location"] == page_url(edition)
     bad = reverse("admin:newsletter_edition_on", kwargs={"day": "yesterday"})
@@ -112,9 +112,9 @@ def test_edition_of_a_date_opens_it_or_the_add_form(admin_client):
 
 def test_edition_list_counts_visible_and_pinned_papers(admin_client):
     edition_make()
-    paper_make(1, pinned=True)
-    paper_make(2)
-    paper_make(3, hidden=True)
+    paper_make("2508.00001", pinned=True)
+    paper_make("2508.00002")
+    paper_make("2508.00003", hidden=True)
     cl = admin_client.get("/admin/newsletter/edition/").context["cl"]
     row = cl.result_list[0]
     assert (row._visible, row._pinned) == (2, 1)

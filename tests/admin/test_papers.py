@@ -3,7 +3,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from newsletter.models import Paper, PaperTopic
-from tests.admin_data import DAY, edition_make, paper_make, sample_papers, topic
+from tests.factories import DAY, edition_make, paper_make, papers_sample, topic
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def confirm(client, action: str, papers, **extra):
 
 @pytest.fixture
 def papers():
-    return sample_papers()
+    return papers_sample()
 
 
 def test_list_shows_compact_rows_with_topics(admin_client, papers):
@@ -55,9 +55,9 @@ def test_filters_by_topic_code_pinned_and_date(admin_client, papers):
     Paper.objects.filter(arxiv_id="2507.06607").update(pinned=True)
     assert listed(admin_client.get(LIST, {"pinned__exact": "1"})) == ["2507.06607"]
 
-    other = paper_make(1, day=DAY.replace(day=1))
-    assert listed(admin_client.get(LIST, {"featured": "2025-08-01"})) == [other.arxiv_id]
-    assert "2025-08-05" in admin_client.get(LIST).content.decode()  # offered as a date choice
+    other = paper_make("2508.00001", day=DAY.replace(day=1))
+    assert listed(admin_client.get(LIST, {"featured": DAY.replace(day=1).isoformat()})) == [other.arxiv_id]
+    assert DAY.isoformat() in admin_client.get(LIST).content.decode()  # offered as a date choice
 
 
 def test_search_by_title_arxiv_id_with_version_and_author(admin_client, papers):
@@ -67,14 +67,14 @@ def test_search_by_title_arxiv_id_with_version_and_author(admin_client, papers):
 
 
 def test_search_finds_authors_with_non_ascii_names(admin_client):
-    paper_make(1, authors=["Jörg Müller"])
-    paper_make(2, authors=["Jorg Muller"])
+    paper_make("2508.00001", authors=["Jörg Müller"])
+    paper_make("2508.00002", authors=["Jorg Muller"])
     assert listed(admin_client.get(LIST, {"q": "Müller"})) == ["2508.00001"]
 
 
 def test_sortable_by_upvotes(admin_client):
     for n, votes in [(1, 5), (2, 50), (3, 20)]:
-        paper_make(n, upvotes=votes)
+        paper_make(f"2508.{n:05d}", upvotes=votes)
     # Column 3 is upvotes; "-" sorts descending.
     assert listed(admin_client.get(LIST, {"o": "-3"})) == ["2508.00002", "2508.00003", "2508.00001"]
     assert listed(admin_client.get(LIST, {"o": "3"})) == ["2508.00001", "2508.00003", "2508.00002"]
@@ -101,7 +101,7 @@ def test_pin_and_hide_actions_change_the_edition_page(admin_client, papers):
 
 
 def test_add_topic_asks_which_then_adds_it_as_the_editors(admin_client):
-    a, b = paper_make(1), paper_make(2)
+    a, b = paper_make("2508.00001"), paper_make("2508.00002")
     page = act(admin_client, "add_topic", [a, b])
     assert page.status_code == 200
     assert "Which topic should these papers get?" in page.content.decode()
@@ -114,7 +114,7 @@ def test_add_topic_asks_which_then_adds_it_as_the_editors(admin_client):
 
 
 def test_remove_topic_confirms_then_excludes_it(admin_client):
-    a = paper_make(1)
+    a = paper_make("2508.00001")
     code = topic("code")
     PaperTopic.objects.create(paper=a, topic=code, origin="auto")
     page = act(admin_client, "remove_topic", [a])
@@ -126,7 +126,7 @@ def test_remove_topic_confirms_then_excludes_it(admin_client):
 
 
 def test_retag_asks_for_confirmation_first(admin_client):
-    paper = paper_make(1, title="Chain-of-thought reasoning for math")
+    paper = paper_make("2508.00001", title="Chain-of-thought reasoning for math")
     page = act(admin_client, "retag", [paper])
     assert "Re-run automatic tagging" in page.content.decode()
     assert not PaperTopic.objects.exists()
@@ -148,7 +148,7 @@ def _change_form_data(paper, **changes):
 
 
 def test_editing_title_and_summary_marks_them_editor_owned(admin_client):
-    paper = paper_make(1)
+    paper = paper_make("2508.00001")
     url = reverse("admin:newsletter_paper_change", args=[paper.pk])
     response = admin_client.post(url, _change_form_data(paper, title="A better title"))
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -160,7 +160,7 @@ def test_editing_title_and_summary_marks_them_editor_owned(admin_client):
 
 
 def test_topics_added_in_the_form_are_editors_and_removed_ones_excluded(admin_client):
-    paper = paper_make(1)
+    paper = paper_make("2508.00001")
     code, reasoning = topic("code"), topic("reasoning")
     kept = PaperTopic.objects.create(paper=paper, topic=reasoning, origin="auto", score=2.0)
     url = reverse("admin:newsletter_paper_change", args=[paper.pk])
@@ -186,7 +186,7 @@ def test_staff_without_change_permission_gets_no_actions(client, django_user_mod
     viewer = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_paper"))
     client.force_login(viewer)
-    paper = paper_make(1)
+    paper = paper_make("2508.00001")
     response = client.get(LIST)
     assert response.status_code == 200
     assert 'value="pin"' not in response.content.decode()

@@ -3,25 +3,30 @@ the message the sender sends (same functions), and a test send goes to the
 editor only, marked as a test, with no Delivery."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.contrib.admin.models import LogEntry
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
+from bench.fake_provider import FakePostmark
 from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
 from subscribers.models import Suppression
 from subscribers.suppression import suppression_add
-from tests.digest_support import DAY, edition_small, reader_make, topic, use_fake_postmark
-from tests.fake_provider import FakePostmark
+from tests.digest_support import use_fake_postmark
+from tests.factories import DAY, edition_make, edition_small, reader_make, topic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 # Per-send parts: the signed tokens in links (they name the reader and are
 # minted per message).
-TOKEN = re.compile(r"/(confirm|preferences|unsubscribe|feedback|digests/[\d-]+)/[A-Za-z0-9_:.\-]+/")
+TOKEN = re.compile(
+    r"/(confirm|preferences|unsubscribe|feedback/[\d-]+|feedback|digests/[\d-]+)/[A-Za-z0-9_:.\-]+/"
+)
 MAILTO_TOKEN = re.compile(r"unsubscribe%20[A-Za-z0-9_:.\-]+")
 
 
@@ -39,7 +44,7 @@ def fake(settings):
 @pytest.fixture
 def edition():
     edition_small()
-    return Edition.objects.create(date=DAY, note="Quantization day.")
+    return edition_make(note="Quantization day.")
 
 
 @pytest.fixture
@@ -166,7 +171,7 @@ def test_reader_search_lists_matching_addresses_to_choose_from(editor_client, ed
 
 
 def test_a_reader_with_nothing_new_gets_no_email_and_the_page_says_why(editor_client, edition):
-    Edition.objects.create(date=DAY.replace(day=11))
+    edition_make(DAY.replace(day=11))
     reader_make("q@example.org", topics=("quantization-compression",))
     response = preview_get(editor_client, Edition.objects.get(date=DAY.replace(day=11)),
                            preview="reader", preview_email="q@example.org")
@@ -185,10 +190,11 @@ def test_a_suppressed_reader_preview_warns_that_the_sender_would_not_mail_them(e
 
 def test_send_test_goes_to_the_editor_marked_as_test_with_no_delivery(editor_client, edition, fake):
     reader_make("q@example.org", topics=("quantization-compression",))
-    preview = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org").context[
-        "preview"
-    ]
-    response = send_test(editor_client, edition, preview="reader", preview_email="q@example.org")
+    # One frozen second: the links' signed tokens carry the time they were made.
+    with time_machine.travel(datetime(2025, 7, 10, 9, 0, tzinfo=UTC), tick=False):
+        page = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org")
+        preview = page.context["preview"]
+        response = send_test(editor_client, edition, preview="reader", preview_email="q@example.org")
     assert response.status_code == 302
     assert response["Location"].endswith("?preview=reader&preview_email=q%40example.org#preview")
     [sent] = fake.accepted()

@@ -9,9 +9,10 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from newsletter.models import Delivery
-from subscribers.models import Subscriber, Suppression, email_hash
+from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
 from subscribers.suppression import is_suppressed
-from tests.admin_data import DAY, delivery_make, edition_make, reader_make, topic
+from tests.factories import DAY, delivery_make, edition_make, reader_make, topic
+from tests.subscriber_helpers import eager_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -35,10 +36,10 @@ def confirm(client, action, readers, **extra):
 @pytest.fixture
 def readers():
     with time_machine.travel("2025-03-10 09:00Z"):
-        march = reader_make(1, topics=("reasoning", "code"), timezone="Europe/Paris")
+        march = reader_make("reader1@example.org", topics=("reasoning", "code"), timezone="Europe/Paris")
     with time_machine.travel("2025-05-02 09:00Z"):
-        may = reader_make(2, topics=("code",), frequency="weekly", timezone="Asia/Tokyo")
-        pending = reader_make(3, status=Subscriber.Status.PENDING, topics=())
+        may = reader_make("reader2@example.org", topics=("code",), frequency="weekly", timezone="Asia/Tokyo")
+        pending = reader_make("reader3@example.org", status=Subscriber.Status.PENDING, topics=())
     return march, may, pending
 
 
@@ -73,7 +74,9 @@ def test_list_shows_topics_and_suppression(admin_client, readers):
 
 
 def test_reader_page_shows_consent_and_the_latest_deliveries(admin_client):
-    reader = reader_make(1)
+    reader = reader_make("reader1@example.org")
+    ConsentRecord.objects.create(subscriber=reader, kind=ConsentRecord.Kind.SIGNUP,
+                                 wording="I want the digest.", wording_version="1")
     for n in range(25):
         delivery_make(reader=reader, edition=edition_make(day=DAY + timedelta(days=n)))
     response = admin_client.get(reverse("admin:subscribers_subscriber_change", args=[reader.pk]))
@@ -91,7 +94,7 @@ def test_reader_page_shows_consent_and_the_latest_deliveries(admin_client):
 
 
 def test_status_and_address_cannot_be_edited_in_the_form(admin_client):
-    reader = reader_make(1, status=Subscriber.Status.PENDING)
+    reader = reader_make("reader1@example.org", status=Subscriber.Status.PENDING)
     url = reverse("admin:subscribers_subscriber_change", args=[reader.pk])
     response = admin_client.post(url, {
         "email": "other@example.org", "status": "active", "topics": [topic("code").pk], "keywords": "",
@@ -119,7 +122,7 @@ def test_unsubscribe_asks_first_then_unsubscribes_and_logs(admin_client, readers
 
 
 def test_unsubscribe_leaves_bounced_readers_as_they_are(admin_client):
-    bounced = reader_make(1, status=Subscriber.Status.BOUNCED)
+    bounced = reader_make("reader1@example.org", status=Subscriber.Status.BOUNCED)
     confirm(admin_client, "unsubscribe", [bounced])
     bounced.refresh_from_db()
     assert bounced.status == "bounced"
@@ -166,10 +169,8 @@ def test_export_selected_to_csv(admin_client, readers):
 def test_resend_confirmation_emails_pending_readers_only(admin_client, django_capture_on_commit_callbacks):
     from django.core import mail
 
-    from tests.subscriber_helpers import eager_tasks
-
-    pending = reader_make(1, status=Subscriber.Status.PENDING)
-    active = reader_make(2)
+    pending = reader_make("reader1@example.org", status=Subscriber.Status.PENDING)
+    active = reader_make("reader2@example.org")
     with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
         response = act(admin_client, "resend_confirmation", [pending, active])
     assert response.status_code == 302

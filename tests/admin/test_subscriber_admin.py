@@ -2,17 +2,20 @@
 
 import pytest
 
+from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION
 from subscribers.models import Subscriber
 from subscribers.services import subscriber_confirm, subscriber_signup
+from tests.factories import reader_make
 from tests.subscriber_helpers import unique_email
 
 pytestmark = pytest.mark.django_db
 
 
-def test_change_page_shows_the_consent_records(admin_client, django_capture_on_commit_callbacks):
+def test_change_page_shows_the_consent_records(admin_client):
     email = unique_email()
-    subscriber_signup(email=email, topics=["reasoning"], ip="203.0.113.9", user_agent="SignupAgent/3.1")
+    subscriber_signup(email=email, choices=Choices.build(topics=["reasoning"]), ip="203.0.113.9",
+                      user_agent="SignupAgent/3.1")
     subscriber = Subscriber.objects.get(email=email)
     subscriber_confirm(subscriber=subscriber, ip="203.0.113.10", user_agent="ConfirmAgent/4.2")
 
@@ -28,5 +31,5 @@ def test_change_page_shows_the_consent_records(admin_client, django_capture_on_c
 
 
 def test_list_page_answers(admin_client):
-    Subscriber.objects.create(email=unique_email())
+    reader_make(status=Subscriber.Status.PENDING, topics=())
     assert admin_client.get("/admin/subscribers/subscriber/").status_code == 200

@@ -9,7 +9,8 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.suppression import is_suppressed, suppression_add
 from tests import provider_payloads as p
-from tests.event_helpers import make_delivery, make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import delivery_make, reader_make
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/subscribers/suppression/"
@@ -30,14 +31,17 @@ def test_lift_asks_for_a_reason_first(admin_client):
     assert is_suppressed("ada@example.com")
 
 
-def test_lift_without_a_reason_changes_nothing(admin_client):
+@pytest.mark.parametrize("reason", [{"reason": "   "}, {}], ids=["blank", "missing"])
+def test_lift_without_a_reason_changes_nothing(admin_client, reason):
     suppression = suppression_add(email="ada@example.com", reason=Suppression.Reason.BOUNCED)
 
-    page = lift(admin_client, [suppression], apply="1", reason="   ")
+    page = lift(admin_client, [suppression], apply="1", **reason)
 
     assert page.status_code == 200
     assert "This field is required" in page.content.decode()
     assert is_suppressed("ada@example.com")
+    suppression.refresh_from_db()
+    assert (suppression.lifted_at, suppression.lifted_by) == (None, "")
 
 
 def test_lift_with_a_reason_is_recorded(admin_client, admin_user):
@@ -77,8 +81,8 @@ def test_provider_events_list_links_deliveries_without_a_query_per_row(
 ):
     deliveries = []
     for n in range(5):
-        reader = make_reader(f"reader{n}@example.com")
-        deliveries.append(make_delivery(reader))
+        reader = reader_make(f"reader{n}@example.com")
+        deliveries.append(delivery_make(reader=reader))
         p.post_json(client, "/anymail/postmark/tracking/",
                     p.postmark_open(reader.email, metadata={"delivery_id": str(deliveries[-1].pk)}))
     process_pending()
@@ -92,7 +96,7 @@ def test_provider_events_list_links_deliveries_without_a_query_per_row(
 
 
 def test_process_now_applies_waiting_events(admin_client, client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_spam_complaint("ada@example.com"))
     event = ProviderEvent.objects.get()
     ProviderEvent.objects.update(attempts=5, error="OperationalError: database was restarting")

@@ -2,7 +2,7 @@ import pytest
 
 from newsletter.models import PaperTopic, Topic
 from subscribers.models import Subscriber
-from tests.admin_data import paper_make, reader_make, topic
+from tests.factories import paper_make, reader_make, topic
 
 pytestmark = pytest.mark.django_db
 
@@ -12,11 +12,11 @@ LIST = "/admin/newsletter/topic/"
 def test_list_counts_papers_and_active_readers_per_topic(admin_client):
     code, reasoning = topic("code"), topic("reasoning")
     for n in range(3):
-        PaperTopic.objects.create(paper=paper_make(n), topic=code)
-    PaperTopic.objects.create(paper=paper_make(9), topic=reasoning)
-    reader_make(1, topics=("code", "reasoning"))
-    reader_make(2, topics=("code",))
-    reader_make(3, topics=("code",), status=Subscriber.Status.UNSUBSCRIBED)
+        PaperTopic.objects.create(paper=paper_make(f"2508.{n:05d}"), topic=code)
+    PaperTopic.objects.create(paper=paper_make("2508.00009"), topic=reasoning)
+    reader_make("reader1@example.org", topics=("code", "reasoning"))
+    reader_make("reader2@example.org", topics=("code",))
+    reader_make("reader3@example.org", topics=("code",), status=Subscriber.Status.UNSUBSCRIBED)
     response = admin_client.get(LIST)
     rows = {t.slug: t for t in response.context["cl"].result_list}
     assert (rows["code"]._papers, rows["code"].admin_readers) == (3, 2)
@@ -28,7 +28,7 @@ def test_list_counts_papers_and_active_readers_per_topic(admin_client):
 
 
 def test_sorting_by_paper_count(admin_client):
-    PaperTopic.objects.create(paper=paper_make(1), topic=topic("surveys"))
+    PaperTopic.objects.create(paper=paper_make("2508.00001"), topic=topic("surveys"))
     first = admin_client.get(LIST, {"o": "-5"}).context["cl"].result_list[0]
     assert first.slug == "surveys"
 

@@ -1,4 +1,4 @@
-"""Print the fault tests' figures as the README's Markdown table:
+"""Print the fault tests' figures as the Markdown table in docs/reliability.md:
 ``python -m tests.chaos.report var/chaos``."""
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ class Chaos:
         self._run([sys.executable, "-m", "tests.chaos.seed", str(readers)])
         self.start(
             "provider",
-            [sys.executable, "-m", "tests.fake_provider", "--port", str(self.provider_port), "--token", TOKEN,
+            [sys.executable, "-m", "bench.fake_provider", "--port", str(self.provider_port), "--token", TOKEN,
              "--latency-ms", "2", "--log", str(self.provider_log), "--fault-rate", str(fault_rate),
              "--stall-seconds", "3", "--seed", str(seed)],
         )

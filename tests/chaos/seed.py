@@ -14,7 +14,7 @@ def main(readers: int) -> None:
     from django.utils import timezone
 
     from subscribers.models import Subscriber
-    from tests.digest_support import edition_small, topic
+    from tests.factories import edition_small, topic
 
     edition_small(day=timezone.localdate())
     quantization = topic("quantization-compression")

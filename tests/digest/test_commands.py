@@ -1,6 +1,5 @@
-"""send_digests, preview_digest and bench_digests as an operator runs them."""
+"""send_digests and preview_digest as an operator runs them."""
 
-import json
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -9,10 +8,11 @@ import time_machine
 from django.core import mail
 from django.core.management import CommandError, call_command
 
+from bench.fake_provider import FakePostmark
 from newsletter.models import Delivery, Paper
 from tests.conftest import free_port
-from tests.digest_support import edition_small, reader_make, use_fake_postmark
-from tests.fake_provider import FakePostmark
+from tests.digest_support import use_fake_postmark
+from tests.factories import edition_small, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 NOON = datetime(2025, 7, 10, 12, 0, tzinfo=UTC)
@@ -99,18 +99,6 @@ def test_preview_explains_an_empty_digest_and_an_unknown_reader():
     assert "is unsubscribed: no digest would be sent" in err
     with pytest.raises(CommandError, match=r"no subscriber has the address ghost@example\.org"):
         run("preview_digest", "--email", "ghost@example.org")
-
-
-def test_bench_digests_reports_its_figures_and_leaves_the_database_unchanged():
-    before = Paper.objects.count()
-    out, _ = run("bench_digests", "--subscribers", "300", "--naive-sample", "3", "--json")
-    result = json.loads(out)
-    assert result["subscribers"] == 300 and result["papers"] == 91
-    for key in ("assembly_per_s", "naive_per_s", "ratio", "peak_rss_mb_10k", "peak_rss_mb_100k"):
-        assert result[key] > 0
-    assert result["ratio"] == pytest.approx(result["assembly_per_s"] / result["naive_per_s"], rel=0.01)
-    assert 0 < result["max_html_bytes"] < 100_000
-    assert Paper.objects.count() == before
 
 
 def test_send_digests_stops_when_the_mail_server_stays_down_and_leaves_digests_pending(settings):

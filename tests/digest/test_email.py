@@ -18,9 +18,9 @@ from newsletter.digest.links import token_minter
 from newsletter.digest.pool import pool_get, pools_forget
 from newsletter.digest.render import digest_render_naive, parts_get
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
-from newsletter.models import Edition, Topic
+from newsletter.models import Topic
 from subscribers.tokens import token_make, token_read
-from tests.digest_support import DAY, edition_small, paper_make, reader_make
+from tests.factories import DAY, edition_make, edition_small, paper_make, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
@@ -138,7 +138,7 @@ def test_paper_text_is_escaped_and_only_http_links_survive():
 
 def test_editor_note_is_on_top_and_escaped():
     edition_small()
-    Edition.objects.create(date=DAY, note="A big day for <quantization>.\nRead A first.")
+    edition_make(note="A big day for <quantization>.\nRead A first.")
     reader = reader_make("r@example.org", topics=("quantization-compression",))
     message = digest_for(subscriber=reader, day=DAY).message()
     html = html_of(message)

@@ -6,9 +6,8 @@ import re
 import pytest
 
 from newsletter.digest.build import digest_for
-from newsletter.models import Edition
 from subscribers.tokens import token_make
-from tests.digest_support import DAY, paper_make, reader_make
+from tests.factories import DAY, edition_make, paper_make, reader_make
 from tests.html_checks import (
     assert_headers_not_split,
     assert_inert_email_html,
@@ -26,7 +25,7 @@ IMG = '<img src=x onerror="alert(2)">'
 def hostile():
     """A pinned paper (so it leads, and its title makes the subject) full of
     markup, line breaks and non-web links, next to a benign one."""
-    Edition.objects.create(date=DAY, note=f"Editor's note {SCRIPT} {IMG}")
+    edition_make(note=f"Editor's note {SCRIPT} {IMG}")
     paper_make(
         "2507.09001", topics={"quantization-compression": 2.0}, pinned=True,
         title=f"Quantization {SCRIPT}\r\nBcc: victim@example.org",

@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bench.fake_provider import FakePostmark
 from newsletter.digest.pool import pool_fingerprint
 from newsletter.digest.run import digests_run
 from newsletter.digest.schedule import deliveries_plan
@@ -15,10 +16,9 @@ from newsletter.models import Delivery, Edition, PaperTopic
 from subscribers.models import Subscriber
 from subscribers.suppression import is_suppressed
 from tests import provider_payloads as p
-from tests.digest_support import DAY, edition_small, paper_make, reader_make, topic
 from tests.digest_support import use_fake_postmark as use_fake_postmark_api
 from tests.event_helpers import process_pending
-from tests.fake_provider import FakePostmark
+from tests.factories import DAY, edition_make, edition_small, paper_make, reader_make, topic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
@@ -35,7 +35,7 @@ def fake(settings):
 @pytest.fixture
 def papers():
     papers = edition_small()
-    Edition.objects.create(date=DAY)
+    edition_make()
     return papers
 
 

@@ -7,11 +7,13 @@ import pytest
 import time_machine
 from django.db import connection
 
+from newsletter.digest import schedule
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.models import Delivery
 from subscribers.models import Subscriber
 from subscribers.suppression import suppression_add
-from tests.digest_support import DAY, paper_make, reader_make
+from tests.conftest import lock_waiters, wait_for
+from tests.factories import DAY, paper_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -113,32 +115,51 @@ def test_planning_again_creates_nothing_new():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_planners_at_once_create_one_delivery_per_reader():
+def test_two_planners_at_once_create_one_delivery_per_reader(require_postgres, monkeypatch):
+    # Planner A inserts its rows and keeps its transaction open. Planner B
+    # finds the same 30 readers due (A's rows are not committed), inserts the
+    # same (reader, edition) pairs and waits on A's rows; when A commits, the
+    # unique constraint leaves them to A: B creates and hands out none.
     paper_make("2507.00001", topics={"reasoning": 1.0})
     for i in range(30):
         reader_make(f"r{i}@example.org")
-    results: list[list[int]] = []
+    insert = schedule.deliveries_insert
+    inserted, release = threading.Event(), threading.Event()
+
+    def insert_and_hold(**kwargs):
+        created = insert(**kwargs)
+        if threading.current_thread().name == "planner-a":
+            inserted.set()
+            release.wait(30)  # still inside the batch's transaction
+        return created
+
+    monkeypatch.setattr(schedule, "deliveries_insert", insert_and_hold)
+    results: dict[str, list[int]] = {}
     errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
 
     def plan():
+        name = threading.current_thread().name
         try:
-            barrier.wait()
-            results.append(deliveries_plan(now=datetime(2025, 7, 10, 9, 0, tzinfo=UTC)).delivery_ids)
+            results[name] = deliveries_plan(now=datetime(2025, 7, 10, 9, 0, tzinfo=UTC)).delivery_ids
         except BaseException as exc:  # reported below
             errors.append(exc)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=plan) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    a = threading.Thread(target=plan, name="planner-a")
+    a.start()
+    assert inserted.wait(30)
+    b = threading.Thread(target=plan, name="planner-b")
+    b.start()
+    wait_for(lambda: lock_waiters() >= 1, timeout=30, what="planner B to wait for planner A's rows")
+    release.set()
+    a.join(30)
+    b.join(30)
     assert errors == []
     assert Delivery.objects.count() == 30
-    # Whoever planned second found everyone planned: no id is handed out twice.
-    assert sorted(results[0] + results[1]) == sorted(Delivery.objects.values_list("pk", flat=True))
+    # No id is handed out twice.
+    assert (sorted(results["planner-a"]), results["planner-b"]) == (
+        sorted(Delivery.objects.values_list("pk", flat=True)), [])
 
 
 def test_send_now_ignores_the_hour_and_an_address_filter_picks_one_reader():

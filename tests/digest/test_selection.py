@@ -7,7 +7,7 @@ import pytest
 from newsletter.digest.pool import pool_get
 from newsletter.digest.ranking import paper_attention
 from newsletter.digest.selection import Reader, digest_select, keywords_parse
-from tests.digest_support import DAY, edition_small, paper_make, topic
+from tests.factories import DAY, edition_small, paper_make, topic
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
@@ -55,8 +55,8 @@ def test_keyword_in_title_outranks_the_same_topic_without_it():
     pool = pool_get(first=DAY, last=DAY)
     selection = digest_select(pool=pool, reader=reader("quantization-compression", keywords=["W4A16"]))
     n = {p.arxiv_id: key for key, p in papers.items()}
-    # A: (1.75 + 2) x 2.18; C: 1.25 x 1.72; H: 1 x 1.91 (abstract match); B: 1.25
-    assert [n[i] for i in ids(pool, selection.for_you)] == ["G", "A", "C", "H", "B"]
+    # A: (0.6 + 2 + log2 2) x 2.18; H: log2 2 x 1.91 (abstract match); C: 0.2 x 1.72; B: 0.2
+    assert [n[i] for i in ids(pool, selection.for_you)] == ["G", "A", "H", "C", "B"]
 
 
 def test_keyword_matches_an_author_so_readers_can_follow_people():

@@ -8,21 +8,23 @@ import pytest
 import time_machine
 from django.db import connection
 
+from bench.fake_provider import FakePostmark
+from newsletter.digest import sender_pool
 from newsletter.digest.schedule import deliveries_plan
 from newsletter.digest.send import deliveries_send, stale_deliveries_settle
-from newsletter.models import Delivery, Edition, Paper
+from newsletter.models import Delivery, Paper
 from subscribers.models import Suppression
 from subscribers.suppression import is_suppressed, suppression_add
 from tests.conftest import free_port
-from tests.digest_support import (
+from tests.digest_support import use_fake_postmark
+from tests.factories import (
     DAY,
+    delivery_make,
+    edition_make,
     edition_small,
     paper_make,
     reader_make,
-    topics_default,
-    use_fake_postmark,
 )
-from tests.fake_provider import FakePostmark
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
@@ -85,19 +87,31 @@ def test_a_chunk_delivered_twice_sends_nothing_twice(fake):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_same_chunk_in_two_workers_at_once_sends_each_digest_once(settings):
+def test_the_same_chunk_in_two_workers_at_once_sends_each_digest_once(settings, monkeypatch):
+    # Neither worker claims a digest before both have read every row as
+    # pending: from then on only the claim (pending -> sending) stands
+    # between them and a second copy of each digest.
+    claim = sender_pool.record_and_claim
+    both_read = threading.Barrier(2, timeout=30)
+    claimed_once = threading.local()
+
+    def claim_once_both_read(**kwargs):
+        if kwargs["selections"] and not getattr(claimed_once, "yes", False):
+            claimed_once.yes = True
+            both_read.wait()
+        return claim(**kwargs)
+
+    monkeypatch.setattr(sender_pool, "record_and_claim", claim_once_both_read)
     with FakePostmark(latency_ms=20) as fake:
         use_fake_postmark(settings, fake)
         edition_small()
         for i in range(12):
             reader_make(f"r{i}@example.org", topics=("quantization-compression",))
         ids = plan()
-        barrier = threading.Barrier(2)
         errors = []
 
         def work():
             try:
-                barrier.wait()
                 deliveries_send(delivery_ids=ids)
             except BaseException as exc:  # reported below
                 errors.append(exc)
@@ -181,7 +195,6 @@ def test_a_provider_that_refuses_connections_is_retried_nothing_was_sent(setting
     settings.EMAIL_PROVIDER = "postmark"
     settings.EMAIL_BACKEND = "anymail.backends.postmark.EmailBackend"
     settings.ANYMAIL = {"POSTMARK_SERVER_TOKEN": "t", "POSTMARK_API_URL": f"http://127.0.0.1:{free_port()}/"}
-    topics_default()
     edition_small()
     reader_make("a@example.org", topics=("quantization-compression",))
     with at(T0):
@@ -312,9 +325,8 @@ def test_weekly_reader_gets_the_best_of_the_editions_since_their_last_digest(fak
     old = paper_make("2507.00201", day=DAY - timedelta(days=6), topics={"reasoning": 1.0})
     mid = paper_make("2507.00202", day=DAY - timedelta(days=3), topics={"reasoning": 1.0}, upvotes=30)
     new = paper_make("2507.00203", day=DAY, topics={"reasoning": 1.0})
-    last_week = Edition.objects.create(date=DAY - timedelta(days=6))
-    Delivery.objects.create(subscriber=reader, edition=last_week, status=S.SENT, paper_ids=[old.arxiv_id],
-                            due_at=T0 - timedelta(days=7))
+    delivery_make(reader=reader, edition=edition_make(DAY - timedelta(days=6)), paper_ids=[old.arxiv_id],
+                  due_at=T0 - timedelta(days=7))
     with at(T0):
         deliveries_send(delivery_ids=plan())
     delivery = Delivery.objects.get(edition__date=DAY)

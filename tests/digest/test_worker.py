@@ -12,12 +12,12 @@ from datetime import datetime
 import pytest
 from django.utils import timezone
 
+from bench.fake_provider import FakePostmark
 from newsletter.models import Delivery
 from newsletter.tasks import deliveries_enqueue, digests_schedule
 from subscribers.suppression import is_suppressed, suppression_add
 from tests.conftest import VENV_BIN, broker_purge, wait_for
-from tests.digest_support import edition_small, reader_make
-from tests.fake_provider import FakePostmark
+from tests.factories import edition_small, reader_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 TOPICS = ("quantization-compression",)

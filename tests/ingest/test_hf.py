@@ -1,6 +1,7 @@
 """Hugging Face Daily Papers ingestion against a local server speaking the API."""
 
 import json
+import logging
 from datetime import UTC, date, datetime
 
 import pytest
@@ -116,14 +117,24 @@ def test_500_until_retries_run_out_fails_and_writes_nothing(hf):
     assert not Paper.objects.exists()
 
 
-def test_a_slow_server_times_out_and_is_retried(hf, settings):
+def test_a_slow_server_times_out_and_is_retried(hf, settings, caplog):
+    # The first answer is held until the server stops: only the client's
+    # timeout can end that attempt, however slow the machine. The retry is
+    # answered at once, under the fixture's generous timeout again.
     settings.INGEST_HTTP_TIMEOUT_SECONDS = 0.2
-    hf.route(PATH, [Reply(200, [], delay=2), Reply(200, [hf_item("2508.00001")])])
+    replies = [Reply(200, [], delay=3600), Reply(200, [hf_item("2508.00001")])]
 
-    report = papers_ingest_hf(days=[DAY])
+    def answer(params):
+        settings.INGEST_HTTP_TIMEOUT_SECONDS = 5
+        return replies.pop(0)
+
+    hf.route(PATH, answer)
+    with caplog.at_level(logging.INFO, logger="newsletter.ingest.fetch"):
+        report = papers_ingest_hf(days=[DAY])
 
     assert report.created == 1
     assert len(hf.calls(PATH)) == 2
+    assert "no answer (TimeoutError: timed out); retry 1 of 2" in caplog.text
 
 
 def test_a_malformed_item_is_skipped_with_its_reason(hf):

@@ -129,10 +129,10 @@ def test_a_database_error_while_storing_rolls_back_the_whole_batch():
 def test_two_runs_inserting_the_same_new_paper_end_with_one_merged_row(require_postgres):
     # Run A inserts the paper and keeps its transaction open; run B tries to
     # insert the same id, waits on the unique index, then merges into A's row.
-    from django.db import connection, connections, transaction
+    from django.db import connections, transaction
 
     from newsletter.ingest.store import paper_upsert
-    from tests.conftest import wait_for
+    from tests.conftest import lock_waiters, wait_for
 
     inserted, release = threading.Event(), threading.Event()
     outcomes, errors = {}, []
@@ -166,15 +166,7 @@ def test_two_runs_inserting_the_same_new_paper_end_with_one_merged_row(require_p
     b = threading.Thread(target=run_b)
     b.start()
 
-    def b_is_waiting():
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-            return cursor.fetchone()[0] >= 1
-
-    wait_for(b_is_waiting, timeout=30, what="run B to wait for run A's insert")
+    wait_for(lambda: lock_waiters() >= 1, timeout=30, what="run B to wait for run A's insert")
     release.set()
     a.join(30)
     b.join(30)

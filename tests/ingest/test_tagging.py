@@ -3,10 +3,11 @@
 import pytest
 
 from config.celery import app
-from newsletter.models import Paper, PaperTopic, Topic
+from newsletter.models import PaperTopic, Topic
 from newsletter.tagging import paper_tag, papers_retag_all, topics_choose, topics_score
 from newsletter.tagging.match import keyword_items, keyword_parse, stem
 from tests.conftest import VENV_BIN, broker_purge, wait_for
+from tests.factories import paper_make
 
 pytestmark = pytest.mark.django_db
 
@@ -78,10 +79,11 @@ def test_topic_name_and_description_count_without_keywords():
     assert scores[topic.pk] > 0
 
 
-def make_paper(arxiv_id="2508.00001", **fields):
+def tagged_paper(arxiv_id="2508.00001", **fields):
+    """A paper (on speculative decoding unless told) as ingestion leaves it: tagged."""
     fields.setdefault("title", "Speculative Decoding with a Small Draft Model")
     fields.setdefault("abstract", "A draft model proposes tokens; the target model verifies them.")
-    paper = Paper.objects.create(arxiv_id=arxiv_id, **fields)
+    paper = paper_make(arxiv_id, day=None, **fields)
     paper_tag(paper=paper)
     return paper
 
@@ -91,7 +93,7 @@ def slugs(paper):
 
 
 def test_editor_choices_stick_through_retagging():
-    paper = make_paper()
+    paper = tagged_paper()
     spec = Topic.objects.get(slug="speculative-decoding")
     surveys = Topic.objects.get(slug="surveys")
     assert "speculative-decoding" in slugs(paper)
@@ -108,12 +110,13 @@ def test_editor_choices_stick_through_retagging():
 
 def test_retag_follows_new_keywords_and_retired_topics_but_keeps_editor_links():
     topic = Topic.objects.create(slug="tokenizers", name="Tokenizers", description="", keywords="")
-    tokenizer_paper = make_paper("2508.00002", title="Byte Tokenizers Revisited",
+    tokenizer_paper = tagged_paper("2508.00002", title="Byte Tokenizers Revisited",
                                  abstract="We compare BPE and byte-level tokenizers.")
-    other = make_paper("2508.00003")
+    other = tagged_paper("2508.00003")
     other_auto = set(other.papertopic_set.values_list("topic_id", "score"))
     assert "tokenizers" in slugs(tokenizer_paper)  # the name alone matches the title
-    Topic.objects.filter(pk=topic.pk).update(keywords="BPE^3, byte-level^2, draft model^2")
+    # Weighted to stand next to the paper's own topic (the relative cut).
+    Topic.objects.filter(pk=topic.pk).update(keywords="BPE^3, byte-level^2, draft model^6")
 
     changed = papers_retag_all(topic_ids=[topic.pk])
 
@@ -150,7 +153,7 @@ def topic_form(topic, **changes):
 def test_admin_keyword_change_retags_existing_papers(
     admin_client, eager_tasks, django_capture_on_commit_callbacks
 ):
-    paper = make_paper("2508.00004", title="Grokking in Small Transformers", abstract="We study grokking.")
+    paper = tagged_paper("2508.00004", title="Grokking in Small Transformers", abstract="We study grokking.")
     topic = Topic.objects.get(slug="architectures")
     assert "architectures" not in slugs(paper)
 
@@ -166,7 +169,7 @@ def test_admin_keyword_change_retags_existing_papers(
 
 
 def test_admin_new_topic_tags_existing_papers(admin_client, eager_tasks, django_capture_on_commit_callbacks):
-    paper = make_paper("2508.00005", title="Grokking in Small Transformers", abstract="We study grokking.")
+    paper = tagged_paper("2508.00005", title="Grokking in Small Transformers", abstract="We study grokking.")
 
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post("/admin/newsletter/topic/add/", {
@@ -198,7 +201,7 @@ def test_retag_runs_on_a_real_worker(admin_client, service_env, start_service):
     )
     # Transactional tests start from an empty database: bring our own topic.
     topic = Topic.objects.create(slug="training-dynamics", name="Training dynamics", keywords="loss spikes")
-    paper = make_paper("2508.00006", title="Grokking in Small Transformers", abstract="We study grokking.")
+    paper = tagged_paper("2508.00006", title="Grokking in Small Transformers", abstract="We study grokking.")
     assert not PaperTopic.objects.filter(paper=paper, topic=topic).exists()
 
     response = admin_client.post(

@@ -19,17 +19,20 @@ PROD = {
 }
 
 
-def run_manage(*args, **env_overrides):
+def production_env(**overrides) -> dict[str, str]:
     # Start from the machine's environment minus anything the test settings set.
     drop = {*PROD, "REDIS_URL", "SECURE_SSL_REDIRECT", "SITE_URL", "DEFAULT_FROM_EMAIL"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(PROD)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings"
-    env.update(env_overrides)
-    env = {k: v for k, v in env.items() if v is not None}
+    env.update(overrides)
+    return {k: v for k, v in env.items() if v is not None}
+
+
+def run_manage(*args, **env_overrides):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60,
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=production_env(**env_overrides),
+        capture_output=True, text=True, timeout=60,
     )
 
 

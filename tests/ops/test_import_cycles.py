@@ -7,15 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("config", "newsletter", "subscribers")
-
-# A cycle on the subscribers side (confirmations <-> tasks) that a parallel
-# change removes. Delete this constant, and the expected-failure test at the
-# end of this file, once that cycle is gone.
-KNOWN_SUBSCRIBERS_CYCLES: list[set[str]] = [{"subscribers.confirmations", "subscribers.tasks"}]
 
 
 def project_modules() -> dict[str, Path]:
@@ -127,7 +120,7 @@ def _report(found: list[tuple[set[str], list[str]]]) -> str:
 
 
 def test_the_project_has_no_import_cycle():
-    found = [(c, cycle) for c, cycle in cycles_find(import_graph()) if c not in KNOWN_SUBSCRIBERS_CYCLES]
+    found = cycles_find(import_graph())
     assert not found, _report(found)
 
 
@@ -137,10 +130,3 @@ def test_imports_inside_functions_are_walked():
     assert "config.lib.lookups" in graph["newsletter.apps"]
     graph = {"a": {"b"}, "b": {"c", "a"}, "c": {"a"}, "d": {"a"}}
     assert cycles_find(graph) == [({"a", "b", "c"}, ["a", "b", "a"])]
-
-
-@pytest.mark.xfail(strict=True, reason="the subscribers cycle is removed by a parallel change")
-def test_the_known_subscribers_cycle_is_gone():
-    # When this passes (strict: the run fails), delete KNOWN_SUBSCRIBERS_CYCLES and this test.
-    found = [(c, cycle) for c, cycle in cycles_find(import_graph()) if c in KNOWN_SUBSCRIBERS_CYCLES]
-    assert not found, _report(found)

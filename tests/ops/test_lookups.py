@@ -6,7 +6,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from config.lib.lookups import pg_array
-from newsletter.models import Paper, PaperTopic, Topic
+from newsletter.models import PaperTopic, Topic
+from tests.factories import paper_make
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +24,7 @@ def _same(queryset_in, queryset_any):
 
 
 def test_numbers_text_and_foreign_keys_match_the_in_lookup(topics):
-    paper = Paper.objects.create(arxiv_id="2401.00001", title="A paper")
+    paper = paper_make("2401.00001", title="A paper")
     for topic in topics[:3]:
         PaperTopic.objects.create(paper=paper, topic=topic)
     pks = [t.pk for t in topics[::2]] + [10**9, topics[0].pk]  # a missing id and a repeat

@@ -18,7 +18,8 @@ from subscribers.provider_events.processing import (
     provider_events_sweep,
 )
 from subscribers.suppression import is_suppressed, suppression_lift
-from tests.event_helpers import make_delivery, make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import delivery_make, reader_make
 
 Kind = ProviderEvent.Kind
 Status = Subscriber.Status
@@ -60,7 +61,12 @@ def record(esp_name="Postmark", **kwargs):
                                                         "reason": "old"}}, Kind.SOFT_BOUNCE),
         ("mailgun", "bounced", "other", {"event-data": {"event": "failed", "severity": "permanent",
                                                         "reason": "suppress-complaint"}}, Kind.COMPLAINT),
-        ("mailgun", "rejected", "other", {"event-data": {"event": "rejected"}}, Kind.HARD_BOUNCE),
+        # Mailgun refused our send request (sandbox, unknown domain, account):
+        # nothing about the address.
+        ("mailgun", "rejected", "other", {"event-data": {"event": "rejected"}}, Kind.FAILED),
+        # Mailgun's legacy "dropped" webhook also arrives as "rejected".
+        ("mailgun", "rejected", "bounced", {"event": "dropped", "reason": "hardfail", "code": "605"},
+         Kind.HARD_BOUNCE),
         ("amazon_ses", "bounced", "bounced", {"eventType": "Bounce", "bounce": {"bounceType": "Permanent"}},
          Kind.HARD_BOUNCE),
         ("amazon_ses", "bounced", "bounced", {"notificationType": "Bounce",
@@ -128,7 +134,7 @@ def test_same_event_id_for_two_recipients_is_two_events():
 
 @pytest.mark.django_db
 def test_processing_twice_changes_nothing_the_second_time():
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     stored = record(event_type="complained")
 
     first = provider_event_process(event_id=stored.pk)
@@ -152,7 +158,7 @@ def test_processing_twice_changes_nothing_the_second_time():
     ],
 )
 def test_a_stronger_reader_state_is_kept(start, event_type, end):
-    reader = make_reader("ada@example.com", status=start)
+    reader = reader_make("ada@example.com", status=start)
     record(event_type=event_type)
 
     process_pending()
@@ -164,8 +170,8 @@ def test_a_stronger_reader_state_is_kept(start, event_type, end):
 
 @pytest.mark.django_db
 def test_delivery_for_another_address_falls_back_to_the_reader_of_the_event_address():
-    ada, grace = make_reader("ada@example.com"), make_reader("grace@example.com")
-    delivery = make_delivery(ada)
+    ada, grace = reader_make("ada@example.com"), reader_make("grace@example.com")
+    delivery = delivery_make(reader=ada)
     stored = record(recipient="grace@example.com", metadata={"delivery_id": str(delivery.pk)})
 
     process_pending()
@@ -178,7 +184,7 @@ def test_delivery_for_another_address_falls_back_to_the_reader_of_the_event_addr
 @pytest.mark.django_db
 @pytest.mark.parametrize("delivery_id", ["abc", "999999", "9" * 40, -3, None, {"x": 1}])
 def test_unusable_delivery_id_falls_back_to_the_address(delivery_id):
-    reader = make_reader("Ada@Example.com")
+    reader = reader_make("Ada@Example.com")
     stored = record(recipient="ada@example.com", metadata={"delivery_id": delivery_id})
 
     process_pending()
@@ -190,7 +196,7 @@ def test_unusable_delivery_id_falls_back_to_the_address(delivery_id):
 
 @pytest.mark.django_db
 def test_failure_of_our_message_suppresses_nobody(caplog):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     record(event_type="rejected", reject_reason="blocked",
            esp_event={"RecordType": "Bounce", "Type": "DMARCPolicy"})
 
@@ -210,7 +216,7 @@ def soft(message_id, **kwargs):
 
 @pytest.mark.django_db
 def test_three_soft_bounces_on_different_messages_suppress():
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         for n in range(3):
             soft(f"msg-{n}")
@@ -224,7 +230,7 @@ def test_three_soft_bounces_on_different_messages_suppress():
 
 @pytest.mark.django_db
 def test_soft_bounces_of_one_message_count_once():
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     for n in range(4):
         record(event_type="deferred", event_id=f"retry-{n}", message_id="msg-1", esp_name="Mailgun",
                esp_event={"event-data": {"event": "failed", "severity": "temporary", "n": n}})
@@ -237,7 +243,7 @@ def test_soft_bounces_of_one_message_count_once():
 
 @pytest.mark.django_db
 def test_soft_bounces_spread_beyond_the_window_do_not_suppress():
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         for n in range(3):
             soft(f"msg-{n}")
@@ -251,7 +257,7 @@ def test_soft_bounces_spread_beyond_the_window_do_not_suppress():
 @pytest.mark.django_db
 def test_soft_bounce_limit_and_window_are_settings(settings):
     settings.SOFT_BOUNCE_LIMIT = 1
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
 
     soft("msg-1")
 
@@ -260,7 +266,7 @@ def test_soft_bounce_limit_and_window_are_settings(settings):
 
 @pytest.mark.django_db
 def test_after_a_lift_soft_bounces_count_afresh():
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         for n in range(3):
             soft(f"msg-{n}")
@@ -278,7 +284,7 @@ def test_after_a_lift_soft_bounces_count_afresh():
 
 @pytest.mark.django_db
 def test_sweep_processes_events_left_unprocessed():
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         record(event_type="complained")
         assert provider_events_sweep() == 0  # too fresh: its task may still be on the way
@@ -291,8 +297,8 @@ def test_sweep_processes_events_left_unprocessed():
 
 @pytest.mark.django_db
 def test_a_failing_event_is_counted_and_does_not_block_the_others(settings):
-    make_reader("ada@example.com")
-    grace = make_reader("grace@example.com")
+    reader_make("ada@example.com")
+    grace = reader_make("grace@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         failing = soft("msg-1")
         record(recipient="grace@example.com", event_type="complained")
@@ -314,7 +320,7 @@ def test_tasks_wrap_the_core_and_beat_runs_the_sweep(settings):
     from config.celery import app
     from subscribers.tasks import process_provider_event, sweep_provider_events
 
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     with time_machine.travel(NOW, tick=False) as clock:
         first = record(event_type="unsubscribed")
         second = record(event_type="complained", recipient="grace@example.com")

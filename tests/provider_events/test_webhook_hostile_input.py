@@ -14,7 +14,8 @@ from kombu.exceptions import OperationalError
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.provider_events.processing import provider_events_sweep
 from tests import provider_payloads as p
-from tests.event_helpers import make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import reader_make
 
 pytestmark = pytest.mark.django_db
 Status = Subscriber.Status
@@ -52,7 +53,7 @@ def one_warning_without_traceback(caplog, text):
          "sendgrid-object-not-list", "sendgrid-numbers", "brevo-null", "postmark-empty"],
 )
 def test_malformed_payload_is_refused_with_one_log_line(client, caplog, path, body):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     response = p.post_json(client, path, body)
 
@@ -62,7 +63,7 @@ def test_malformed_payload_is_refused_with_one_log_line(client, caplog, path, bo
 
 
 def test_malformed_sns_bodies_are_refused(client, caplog):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     broken_message = {**p.sns_notification(p.ses_complaint("ada@example.com")), "Message": "{not json"}
 
     not_json = client.post("/anymail/amazon_ses/tracking/", data="{oops", content_type="text/plain",
@@ -74,7 +75,7 @@ def test_malformed_sns_bodies_are_refused(client, caplog):
 
 
 def test_inbound_mail_posted_to_the_tracking_url_is_refused(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     inbound = {"FromFull": {"Email": "someone@example.net"}, "TextBody": "hello"}
 
     assert p.post_json(client, "/anymail/postmark/tracking/", inbound).status_code == 400
@@ -83,7 +84,7 @@ def test_inbound_mail_posted_to_the_tracking_url_is_refused(client):
 
 def test_unknown_event_type_is_answered_and_only_logged(client, caplog):
     caplog.set_level("INFO", logger="subscribers.provider_events.processing")
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = {**p.postmark_bounce("ada@example.com"), "RecordType": "SomethingNew"}
 
     response = p.post_json(client, "/anymail/postmark/tracking/", payload)
@@ -96,7 +97,7 @@ def test_unknown_event_type_is_answered_and_only_logged(client, caplog):
 
 
 def test_unknown_address_is_stored_but_changes_nothing(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_spam_complaint("nobody@example.net"))
     results = process_pending()
@@ -108,7 +109,7 @@ def test_unknown_address_is_stored_but_changes_nothing(client):
 
 def test_oversized_body_is_refused_before_it_is_read(client, settings):
     settings.WEBHOOK_MAX_BODY_BYTES = 4096
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = {**p.postmark_bounce("ada@example.com"), "Content": "x" * 5000}
 
     response = p.post_json(client, "/anymail/postmark/tracking/", payload)
@@ -135,7 +136,7 @@ def test_body_limit_applies_only_to_webhooks(client, settings):
 def test_webhook_of_a_provider_without_its_key_is_refused_not_crashed(client, settings):
     # No MAILGUN_WEBHOOK_SIGNING_KEY (or API key) configured for this site.
     settings.ANYMAIL = {k: v for k, v in settings.ANYMAIL.items() if not k.startswith("MAILGUN")}
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     response = p.post_json(client, "/anymail/mailgun/tracking/",
                            p.mailgun_failed("ada@example.com", signing_key="anything"))
@@ -147,7 +148,7 @@ def test_webhook_of_a_provider_without_its_key_is_refused_not_crashed(client, se
 def test_replayed_complaint_after_a_lift_does_not_suppress_again(client):
     from subscribers.suppression import suppression_lift
 
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
     payload = p.postmark_spam_complaint("ada@example.com")
     p.post_json(client, "/anymail/postmark/tracking/", payload)
     process_pending()
@@ -166,7 +167,7 @@ def test_broker_down_still_answers_and_the_sweep_processes_the_event(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(Producer, "publish", broker_down)
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     with time_machine.travel(dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC), tick=False) as clock:
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -183,7 +184,7 @@ def test_broker_down_still_answers_and_the_sweep_processes_the_event(
 
 
 def test_webhook_enqueues_processing_after_commit(client, django_capture_on_commit_callbacks):
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         p.post_json(client, "/anymail/postmark/tracking/", p.postmark_bounce("ada@example.com"))
@@ -194,7 +195,7 @@ def test_webhook_enqueues_processing_after_commit(client, django_capture_on_comm
 
 
 def test_nan_and_deep_nesting_are_stored_safely(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     nested = "[" * 200 + "]" * 200
     body = json.dumps(p.postmark_open("ada@example.com"))[:-1] + f', "ReadSeconds": NaN, "Deep": {nested}}}'
 
@@ -209,7 +210,7 @@ def test_nan_and_deep_nesting_are_stored_safely(client):
 
 
 def test_json_too_deep_to_parse_is_refused(client, caplog):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     response = p.post_json(client, "/anymail/postmark/tracking/", "[" * 100_000 + "]" * 100_000)
 
@@ -218,7 +219,7 @@ def test_json_too_deep_to_parse_is_refused(client, caplog):
 
 
 def test_lone_surrogates_are_stored_safely(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     body = json.dumps(p.postmark_bounce("ada@example.com"))[:-1] + ', "Details": "bad \\ud800 text"}'
 
     response = p.post_json(client, "/anymail/postmark/tracking/", body)

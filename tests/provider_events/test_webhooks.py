@@ -1,5 +1,5 @@
 """Each provider's real webhook payloads, posted through anymail's tracking
-URLs, change readers and the suppression list as the README says."""
+URLs, change readers and the suppression list as docs/providers.md says."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from subscribers.suppression import is_suppressed
 from tests import provider_payloads as p
-from tests.event_helpers import make_delivery, make_reader, process_pending, reader_status
+from tests.event_helpers import process_pending, reader_status
+from tests.factories import delivery_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -31,8 +32,8 @@ def mailgun_key(settings):
 # --- Postmark ---------------------------------------------------------------
 
 def test_postmark_hard_bounce_suppresses_and_marks_reader_bounced(client):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     payload = p.postmark_bounce("ada@example.com", metadata={"delivery_id": str(delivery.pk)})
 
     response = p.post_json(client, "/anymail/postmark/tracking/", payload)
@@ -50,7 +51,7 @@ def test_postmark_hard_bounce_suppresses_and_marks_reader_bounced(client):
 
 
 def test_postmark_soft_bounce_is_recorded_not_suppressed(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = p.postmark_bounce("ada@example.com", bounce_type="SoftBounce")
 
     assert p.post_json(client, "/anymail/postmark/tracking/", payload).status_code == 200
@@ -62,7 +63,7 @@ def test_postmark_soft_bounce_is_recorded_not_suppressed(client):
 
 
 def test_postmark_spam_complaint_suppresses_at_once(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     payload = p.postmark_spam_complaint("ada@example.com")
 
@@ -75,8 +76,8 @@ def test_postmark_spam_complaint_suppresses_at_once(client):
 
 
 def test_postmark_delivery_and_open_are_recorded_on_the_delivery(client):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     metadata = {"delivery_id": str(delivery.pk)}
 
     for payload in (p.postmark_delivery("ada@example.com", metadata=metadata),
@@ -91,8 +92,8 @@ def test_postmark_delivery_and_open_are_recorded_on_the_delivery(client):
 
 
 def test_postmark_click_is_recorded_with_the_link(client):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     payload = p.postmark_click("ada@example.com", url="https://huggingface.co/papers/2507.06607",
                                metadata={"delivery_id": str(delivery.pk)})
     assert p.post_json(client, "/anymail/postmark/tracking/", payload).status_code == 200
@@ -103,7 +104,7 @@ def test_postmark_click_is_recorded_with_the_link(client):
 
 
 def test_postmark_subscription_change_unsubscribes_reader_without_suppressing(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     p.post_json(client, "/anymail/postmark/tracking/", p.postmark_subscription_change("ada@example.com"))
     process_pending()
@@ -115,7 +116,7 @@ def test_postmark_subscription_change_unsubscribes_reader_without_suppressing(cl
 
 @pytest.mark.parametrize("auth", [{}, p.WRONG_AUTH], ids=["missing", "wrong"])
 def test_postmark_without_the_right_basic_auth_is_refused(client, auth):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = p.postmark_bounce("ada@example.com")
 
     response = p.post_json(client, "/anymail/postmark/tracking/", payload, auth=auth)
@@ -128,8 +129,8 @@ def test_postmark_without_the_right_basic_auth_is_refused(client, auth):
 # --- Mailgun ----------------------------------------------------------------
 
 def test_mailgun_permanent_failure_with_valid_signature_suppresses(client, mailgun_key):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     payload = p.mailgun_failed("ada@example.com", signing_key=mailgun_key,
                                metadata={"delivery_id": str(delivery.pk)})
 
@@ -143,7 +144,7 @@ def test_mailgun_permanent_failure_with_valid_signature_suppresses(client, mailg
 
 
 def test_mailgun_temporary_failure_is_a_soft_bounce(client, mailgun_key):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     payload = p.mailgun_failed("ada@example.com", signing_key=mailgun_key, severity="temporary",
                                reason="generic")
 
@@ -158,7 +159,7 @@ def test_mailgun_temporary_failure_is_a_soft_bounce(client, mailgun_key):
 
 
 def test_mailgun_wrong_signature_is_refused(client, mailgun_key):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     forged = p.mailgun_signature("not-the-signing-key")
     payload = p.mailgun_failed("ada@example.com", signing_key=mailgun_key, signature=forged)
 
@@ -176,9 +177,41 @@ def test_mailgun_valid_signature_without_basic_auth_is_refused(client, mailgun_k
     assert not ProviderEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "Sandbox subdomains are for test purposes only. Please add your own domain or add the address "
+        "to authorized recipients in Account Settings.",
+        "Domain not found: mg.example.org",
+        "Free accounts are for test purposes only. Please upgrade or add the address to authorized "
+        "recipients in Account Settings.",
+    ],
+    ids=["sandbox", "unknown-domain", "free-account"],
+)
+def test_mailgun_refusing_our_account_warns_and_leaves_readers_alone(client, mailgun_key, caplog, reason):
+    # A misconfigured domain refuses the whole morning's list: nobody may be suppressed for it.
+    readers = [reader_make(f"reader{n}@example.com") for n in range(3)]
+    for reader in readers:
+        delivery = delivery_make(reader=reader)
+        payload = p.mailgun_rejected(reader.email, signing_key=mailgun_key, reason=reason,
+                                     metadata={"delivery_id": str(delivery.pk)})
+        payload["event-data"]["id"] += str(reader.pk)
+        assert p.post_json(client, "/anymail/mailgun/tracking/", payload).status_code == 200
+    process_pending()
+
+    events = list(ProviderEvent.objects.all())
+    assert [e.kind for e in events] == [Kind.FAILED] * 3
+    assert {e.delivery.subscriber_id for e in events} == {r.pk for r in readers}
+    assert [reader_status(r) for r in readers] == [Status.ACTIVE] * 3
+    assert not Suppression.objects.exists()
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 3 and all("refused our message" in w and reason[:20] in w for w in warnings)
+    assert not any("@example.com" in w for w in warnings)
+
+
 def test_mailgun_legacy_form_webhook_is_understood(client, mailgun_key):
     # Mailgun's older webhooks post form fields instead of JSON.
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     form = {
         "event": "bounced", "recipient": "ada@example.com", "domain": "mg.example.org", "code": "550",
         "error": "5.1.1 The email account that you tried to reach does not exist.",
@@ -199,9 +232,9 @@ def test_mailgun_legacy_form_webhook_is_understood(client, mailgun_key):
 # --- Amazon SES -------------------------------------------------------------
 
 def test_ses_bounce_notification_suppresses_each_bounced_recipient(client):
-    reader = make_reader("ada@example.com")
-    other = make_reader("grace@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    other = reader_make("grace@example.com")
+    delivery = delivery_make(reader=reader)
     ses_event = p.ses_bounce(["ada@example.com", "stranger@example.net"],
                              metadata={"delivery_id": str(delivery.pk)})
 
@@ -220,7 +253,7 @@ def test_ses_bounce_notification_suppresses_each_bounced_recipient(client):
 
 
 def test_ses_transient_bounce_is_soft(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     ses_event = p.ses_bounce(["ada@example.com"], bounce_type="Transient", sub_type="MailboxFull")
 
     p.post_sns(client, p.sns_notification(ses_event))
@@ -231,7 +264,7 @@ def test_ses_transient_bounce_is_soft(client):
 
 
 def test_ses_complaint_notification_suppresses(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
 
     assert p.post_sns(client, p.sns_notification(p.ses_complaint("ada@example.com"))).status_code == 200
     process_pending()
@@ -255,8 +288,8 @@ def test_ses_asks_for_basic_auth_then_refuses_a_wrong_one(client):
 # --- SendGrid ---------------------------------------------------------------
 
 def test_sendgrid_event_batch_records_engagement_and_suppresses_the_bounce(client):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
 
     response = p.post_json(client, "/anymail/sendgrid/tracking/",
                            p.sendgrid_batch("ada@example.com", delivery_id=str(delivery.pk)))
@@ -270,7 +303,7 @@ def test_sendgrid_event_batch_records_engagement_and_suppresses_the_bounce(clien
 
 
 def test_sendgrid_blocked_bounce_is_soft(client):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     event = p.sendgrid_event("ada@example.com", "bounce", sg_event_id="sg-blocked-1", type="blocked",
                              reason="550 blocked by policy", status="5.7.1")
 
@@ -322,8 +355,8 @@ def test_sendgrid_signed_webhook_checks_the_signature(client, settings):
     ],
 )
 def test_brevo_events_map_to_reader_states(client, brevo_event, kind, status, suppressed):
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     payload = p.brevo_event("ada@example.com", brevo_event, metadata={"delivery_id": str(delivery.pk)})
 
     assert p.post_json(client, "/anymail/brevo/tracking/", payload).status_code == 200
@@ -357,7 +390,7 @@ def _replay_cases():
 
 @pytest.mark.parametrize("case", list(_replay_cases()))
 def test_replayed_payload_is_stored_once(client, case):
-    reader = make_reader("ada@example.com")
+    reader = reader_make("ada@example.com")
     post = _replay_cases()[case]
 
     assert post(client).status_code == 200
@@ -374,7 +407,7 @@ def test_replayed_payload_is_stored_once(client, case):
 
 @pytest.mark.parametrize(("severity", "reason"), [("permanent", "bounce"), ("temporary", "generic")])
 def test_mailgun_replay_is_stored_once(client, mailgun_key, severity, reason):
-    make_reader("ada@example.com")
+    reader_make("ada@example.com")
     payload = p.mailgun_failed("ada@example.com", signing_key=mailgun_key, severity=severity, reason=reason)
     # A retry of the same event may come with a fresh signature token.
     resent = {**payload, "signature": p.mailgun_signature(mailgun_key)}

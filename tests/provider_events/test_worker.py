@@ -7,15 +7,15 @@ from subscribers.models import ProviderEvent, Subscriber
 from subscribers.suppression import is_suppressed
 from tests import provider_payloads as p
 from tests.conftest import VENV_BIN, broker_purge, wait_for
-from tests.event_helpers import make_delivery, make_reader
+from tests.factories import delivery_make, reader_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def test_webhook_event_is_processed_by_a_real_worker(client, service_env, start_service):
     broker_purge()
-    reader = make_reader("ada@example.com")
-    delivery = make_delivery(reader)
+    reader = reader_make("ada@example.com")
+    delivery = delivery_make(reader=reader)
     worker = start_service(
         [str(VENV_BIN / "celery"), "-A", "config", "worker", "--loglevel=INFO", "--concurrency=1"],
         service_env, "worker",

@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsletter.models import Delivery, Edition, Paper
-from subscribers.forms import timezone_names
+from subscribers.choices import timezone_names
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression
 from subscribers.tokens import token_make
 from tests import provider_payloads as p
+from tests.factories import reader_make
 from tests.fuzz_strategies import hostile_text, json_values
-from tests.subscriber_helpers import make_subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -48,8 +48,8 @@ def _no_rate_limits(settings):
 
 @pytest.fixture
 def readers():
-    active = make_subscriber(email="ada@example.org", keywords="Mamba")
-    pending = make_subscriber(email="bob@example.org", status=Subscriber.Status.PENDING)
+    active = reader_make(email="ada@example.org", keywords="Mamba")
+    pending = reader_make(email="bob@example.org", status=Subscriber.Status.PENDING)
     return {
         "active": active,
         "confirm": token_make(subscriber=pending, purpose="confirm"),

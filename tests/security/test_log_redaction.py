@@ -22,7 +22,8 @@ from subscribers.provider_events.processing import provider_events_sweep
 from subscribers.tokens import token_make
 from tests import provider_payloads as p
 from tests.event_helpers import process_pending
-from tests.subscriber_helpers import eager_tasks, link_path, make_subscriber, signup_data
+from tests.factories import reader_make
+from tests.subscriber_helpers import eager_tasks, link_path, signup_data
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +157,7 @@ def test_the_worker_s_log_handlers_get_the_redacting_filter():
 
 def test_gunicorn_error_log_is_redacted(capsys):
     log = RedactingLogger(Config())
-    token = token_make(subscriber=make_subscriber(email=ADDRESS), purpose="unsubscribe")
+    token = token_make(subscriber=reader_make(email=ADDRESS), purpose="unsubscribe")
 
     log.error("Error handling request /unsubscribe/%s/ for %s", token, ADDRESS)
 

@@ -122,7 +122,7 @@ def test_admin_pages_carry_the_headers(client, django_user_model):
 def test_hsts_is_sent_behind_tls(settings, client):
     assert settings.SECURE_HSTS_SECONDS == 31536000  # production default for an https SITE_URL
 
-    over_tls = client.get("/", HTTP_X_FORWARDED_PROTO="https")
+    over_tls = client.get("/", secure=True)
     over_http = client.get("/")
 
     assert over_tls["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
@@ -135,7 +135,7 @@ def test_plain_http_is_redirected_to_https_with_headers(settings):
     client = Client()  # middleware reads SECURE_SSL_REDIRECT when it is built
 
     response = client.get("/subscribe/?x=1")
-    secure = client.get("/subscribe/", HTTP_X_FORWARDED_PROTO="https")
+    secure = client.get("/subscribe/", secure=True)
 
     assert response.status_code == 301
     assert response["Location"] == "https://testserver/subscribe/?x=1"
@@ -144,7 +144,8 @@ def test_plain_http_is_redirected_to_https_with_headers(settings):
 
 
 def test_production_settings_redirect_to_https_and_send_hsts():
-    # The real settings module with production variables, not the test settings.
+    # The real settings module with production variables, not the test
+    # settings, behind one proxy that terminates TLS.
     code = (
         "from django.test import Client; c = Client(HTTP_HOST='papers.example.org'); "
         "r = c.get('/healthz/'); print(r.status_code, r['Location']); "
@@ -152,12 +153,26 @@ def test_production_settings_redirect_to_https_and_send_hsts():
         "print(r.status_code, r['Strict-Transport-Security'], r['Content-Security-Policy'])"
     )
 
-    result = run_manage("shell", "--verbosity", "0", "-c", code)
+    result = run_manage("shell", "--verbosity", "0", "-c", code, TRUSTED_PROXY_COUNT="1")
 
     assert result.returncode == 0, result.stderr
     redirect, secure = result.stdout.strip().splitlines()
     assert redirect == "301 https://papers.example.org/healthz/"
     assert secure == f"200 max-age=31536000; includeSubDomains; preload {CONTENT_SECURITY_POLICY}"
+
+
+def test_forwarded_proto_from_a_client_is_not_believed_without_a_declared_proxy():
+    # gunicorn listens on 0.0.0.0: a client can send the header itself.
+    code = (
+        "from django.test import Client; c = Client(HTTP_HOST='papers.example.org'); "
+        "r = c.get('/healthz/', HTTP_X_FORWARDED_PROTO='https'); "
+        "print(r.status_code, r.get('Location'), r.get('Strict-Transport-Security'))"
+    )
+
+    result = run_manage("shell", "--verbosity", "0", "-c", code, TRUSTED_PROXY_COUNT="0")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "301 https://papers.example.org/healthz/ None"
 
 
 def test_csp_allows_no_inline_or_evaluated_script():

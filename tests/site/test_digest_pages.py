@@ -4,16 +4,16 @@ from datetime import timedelta
 
 import pytest
 
-from newsletter.models import Delivery, Edition, Paper
+from newsletter.models import Delivery, Paper
 from subscribers.tokens import token_make
-from tests.digest_support import DAY, edition_small, paper_make, reader_make
+from tests.factories import DAY, delivery_make, edition_make, edition_small, paper_make, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 
 
 def test_edition_page_lists_visible_papers_pins_first_with_the_note(client):
     papers = edition_small()
-    Edition.objects.create(date=DAY, note="Quantization week.")
+    edition_make(note="Quantization week.")
     paper_make("2507.00099", day=DAY - timedelta(days=1), topics={"code": 1.0})
     page = client.get("/digests/2025-07-10/")
     html = page.content.decode()
@@ -35,10 +35,8 @@ def test_edition_page_of_a_day_without_papers_or_a_bad_date_is_404(client):
 def test_reader_copy_shows_what_was_sent_frozen_with_why_lines(client):
     papers = edition_small()
     reader = reader_make("a@example.org", topics=("quantization-compression",))
-    edition = Edition.objects.create(date=DAY)
-    Delivery.objects.create(subscriber=reader, edition=edition, status="sent",
-                            paper_ids=[papers["B"].arxiv_id, papers["A"].arxiv_id, papers["D"].arxiv_id],
-                            for_you_count=2)
+    sent = [papers["B"].arxiv_id, papers["A"].arxiv_id, papers["D"].arxiv_id]
+    delivery_make(reader=reader, edition=edition_make(), paper_ids=sent, for_you_count=2)
     Paper.objects.filter(pk=papers["B"].pk).update(upvotes=1)  # changes nothing already sent
     token = token_make(subscriber=reader, purpose="digest")
     page = client.get(f"/digests/2025-07-10/{token}/")

@@ -2,7 +2,7 @@ import pytest
 from django.utils import timezone
 
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
-from newsletter.models import Paper
+from tests.factories import paper_make
 
 pytestmark = pytest.mark.django_db
 
@@ -25,8 +25,8 @@ def test_home_lists_the_sample_papers_under_the_banner(client):
 
 def test_home_escapes_paper_text_and_hides_hidden_papers(client):
     today = timezone.localdate()
-    Paper.objects.create(arxiv_id="2501.00001", title="<script>alert(1)</script>", featured_on=today)
-    Paper.objects.create(arxiv_id="2501.00002", title="Hidden paper", featured_on=today, hidden=True)
+    paper_make("2501.00001", day=today, title="<script>alert(1)</script>")
+    paper_make("2501.00002", day=today, title="Hidden paper", hidden=True)
     html = client.get("/").content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
@@ -63,8 +63,8 @@ def test_healthz(client):
 
 def test_home_shows_an_editors_change_at_once(client):
     today = timezone.localdate()
-    paper = Paper.objects.create(arxiv_id="2501.00003", title="Soon hidden", featured_on=today)
-    Paper.objects.create(arxiv_id="2501.00004", title="Stays", featured_on=today)
+    paper = paper_make("2501.00003", day=today, title="Soon hidden")
+    paper_make("2501.00004", day=today, title="Stays")
     assert "Soon hidden" in client.get("/").content.decode()  # now cached
     paper.hidden = True
     paper.save()

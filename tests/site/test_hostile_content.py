@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from newsletter.ingest.files import papers_ingest_file
 from newsletter.models import Paper, Topic
+from subscribers.choices import Choices
 from subscribers.emails import confirmation_send, welcome_send
 from subscribers.models import Subscriber
 from subscribers.services import subscriber_signup
 from subscribers.tokens import token_make
+from tests.factories import paper_make, reader_make
 from tests.fuzz_strategies import HOSTILE_STRINGS, hostile_text
 from tests.html_checks import (
     assert_headers_not_split,
@@ -30,7 +32,7 @@ from tests.html_checks import (
     html_problems,
     parsed_headers,
 )
-from tests.subscriber_helpers import html_part, make_subscriber
+from tests.subscriber_helpers import html_part
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +45,6 @@ BAD_LINKS = ["javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)
 
 def hostile_paper(**fields) -> Paper:
     values = {
-        "arxiv_id": "2501.00001",
         "title": f"{SCRIPT} Fast attention {ONERROR}",
         "abstract": f"We {SCRIPT} propose {ONERROR} a method.",
         "ai_summary": f"{ONERROR} summary {SCRIPT}",
@@ -51,11 +52,10 @@ def hostile_paper(**fields) -> Paper:
         "organization": SCRIPT,
         "github_repo": "javascript:alert(1)",
         "project_page": "data:text/html,<script>alert(1)</script>",
-        "featured_on": timezone.localdate(),
         "upvotes": 3,
     }
     values.update(fields)
-    return Paper.objects.create(**values)
+    return paper_make("2501.00001", day=timezone.localdate(), **values)
 
 
 def test_front_page_shows_hostile_paper_text_as_text(client):
@@ -118,10 +118,10 @@ texts = st.one_of(hostile_text, st.sampled_from(HOSTILE_STRINGS))
 def test_any_paper_text_renders_inert_on_the_front_page(client, title, abstract, author, link):
     with transaction.atomic():
         cache.clear()  # the list is cached by a fingerprint of the day's papers
-        Paper.objects.create(
-            arxiv_id="2501.00003", title=title.replace("\x00", ""), abstract=abstract.replace("\x00", ""),
-            authors=[author.replace("\x00", "")], github_repo=link.replace("\x00", "")[:500],
-            featured_on=timezone.localdate(),
+        paper_make(
+            "2501.00003", day=timezone.localdate(), title=title.replace("\x00", ""),
+            abstract=abstract.replace("\x00", ""), authors=[author.replace("\x00", "")],
+            github_repo=link.replace("\x00", "")[:500],
         )
         response = client.get("/")
         assert response.status_code == 200
@@ -150,7 +150,7 @@ def hostile_topic():
 
 
 def test_topic_text_is_inert_on_the_signup_and_preferences_forms(client, hostile_topic):
-    reader = make_subscriber(topics=("hostile",))
+    reader = reader_make(topics=("hostile",))
 
     for path in ("/subscribe/", f"/preferences/{token_make(subscriber=reader, purpose='preferences')}/"):
         html = client.get(path).content.decode()
@@ -159,10 +159,10 @@ def test_topic_text_is_inert_on_the_signup_and_preferences_forms(client, hostile
 
 
 def test_welcome_email_shows_hostile_topics_as_text_and_keeps_its_headers(hostile_topic):
-    benign = make_subscriber(email="carol@example.org", topics=("reasoning",))
+    benign = reader_make(email="carol@example.org", topics=("reasoning",))
     welcome_send(subscriber=benign)
     expected = set(parsed_headers(mail.outbox[0]).keys())
-    reader = make_subscriber(email="ada@example.org", topics=("hostile",))
+    reader = reader_make(email="ada@example.org", topics=("hostile",))
 
     assert welcome_send(subscriber=reader) is True
 
@@ -177,7 +177,7 @@ def test_welcome_email_shows_hostile_topics_as_text_and_keeps_its_headers(hostil
 
 
 def test_confirmation_email_keeps_its_headers_whatever_the_site_name(settings):
-    reader = make_subscriber(email="ada@example.org", status=Subscriber.Status.PENDING)
+    reader = reader_make(email="ada@example.org", status=Subscriber.Status.PENDING)
     confirmation_send(subscriber=reader)
     expected = set(parsed_headers(mail.outbox[0]).keys())
     settings.SITE_NAME = f"Papers {INJECTION} {SCRIPT}"
@@ -199,7 +199,7 @@ def test_confirmation_email_keeps_its_headers_whatever_the_site_name(settings):
 )
 def test_an_address_that_could_split_headers_is_never_stored(address):
     with pytest.raises(ValueError, match="email address"):
-        subscriber_signup(email=address, topics=["reasoning"])
+        subscriber_signup(email=address, choices=Choices.build(topics=["reasoning"]))
 
     assert not Subscriber.objects.exists()
 
@@ -217,8 +217,8 @@ def test_the_form_refuses_an_address_with_a_line_break():
 
 def test_a_stored_address_with_a_line_break_is_never_sent_to():
     # Written past every check (a raw SQL import): sending refuses, no header is split.
-    reader = make_subscriber(email="ada@example.org\r\nBcc: victim@example.org",
-                             status=Subscriber.Status.PENDING)
+    reader = reader_make(email="ada@example.org\r\nBcc: victim@example.org",
+                         status=Subscriber.Status.PENDING)
 
     with pytest.raises(ValueError, match="newline"):
         confirmation_send(subscriber=reader)

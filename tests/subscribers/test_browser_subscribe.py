@@ -13,7 +13,7 @@ from django.utils import timezone
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from subscribers.models import Subscriber
 from tests.conftest import ROOT, require
-from tests.subscriber_helpers import default_topics_restore, eager_tasks, html_part, unique_email
+from tests.subscriber_helpers import eager_tasks, html_part, unique_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
@@ -60,8 +60,6 @@ def site(live_server, settings):
     settings.CSRF_COOKIE_SECURE = settings.SESSION_COOKIE_SECURE = False
     # Every run signs up from 127.0.0.1; the limits are tested elsewhere.
     settings.SUBSCRIBE_RATE_PER_IP = settings.SUBSCRIBE_RATE_PER_ADDRESS = 10_000
-    # An earlier transactional test's flush may have removed them.
-    default_topics_restore()
     papers_ingest_file(path=SAMPLE_PATH, featured_on=timezone.localdate())
     with eager_tasks():
         yield live_server.url

@@ -9,18 +9,10 @@ from django.core import mail, signing
 from django.utils import timezone
 
 from subscribers.models import ConsentRecord, Subscriber, Suppression
-from subscribers.services import subscriber_signup
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
-from tests.subscriber_helpers import (
-    eager_tasks,
-    fresh_client,
-    link_path,
-    make_subscriber,
-    sent_to,
-    signup_data,
-    unique_email,
-)
+from tests.factories import reader_make
+from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -42,9 +34,12 @@ def run(django_capture_on_commit_callbacks):
 
 
 def signed_up(run, email=None, **choices) -> tuple[Subscriber, str]:
+    """A pending reader who signed up through the form, and the confirm link
+    from their email."""
     email = email or unique_email()
-    run(subscriber_signup, email=email, topics=choices.pop("topics", ["reasoning"]), ip="192.0.2.1",
-        user_agent="SigningUpBrowser/1.0", **choices)
+    signup = fresh_client(HTTP_USER_AGENT="SigningUpBrowser/1.0")
+    run(signup.post, "/subscribe/", signup_data(email, topics=choices.pop("topics", ["reasoning"]),
+                                                **choices))
     [message] = sent_to(email)[-1:]
     return Subscriber.objects.get(email=email), link_path(message, "confirm")
 
@@ -174,7 +169,7 @@ def test_resend_form_sends_a_fresh_link_for_a_pending_reader(client, run):
 
 
 def test_resend_for_an_unknown_or_active_address_answers_the_same_and_sends_nothing(client, run):
-    active = make_subscriber()
+    active = reader_make()
     for email in (unique_email(), active.email):
         response = run(client.post, "/confirm/resend/", {"email": email})
         assert response.status_code == 303
@@ -182,6 +177,7 @@ def test_resend_for_an_unknown_or_active_address_answers_the_same_and_sends_noth
     assert mail.outbox == []
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_resend_is_rate_limited_and_has_a_honeypot(client, run, settings):
     subscriber, _ = signed_up(run)
     run(client.post, "/confirm/resend/", {"email": subscriber.email, "leave_empty": "bot"})
@@ -199,7 +195,7 @@ def test_resend_rejects_a_bad_address_in_words(client):
 
 
 def test_resubscribe_applies_the_new_choices_and_lifts_the_suppression(client, run):
-    subscriber = make_subscriber(topics=("surveys",), send_hour=9)
+    subscriber = reader_make(topics=("surveys",), send_hour=9)
     run(client.post, f"/unsubscribe/{token_make(subscriber=subscriber, purpose='unsubscribe')}/")
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
@@ -242,7 +238,7 @@ def test_bounce_suppression_survives_a_confirmation(client, run):
 
 def test_confirm_requires_csrf_on_the_button():
     client = fresh_client(enforce_csrf_checks=True)
-    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    subscriber = reader_make(status=Subscriber.Status.PENDING)
     response = client.post(f"/confirm/{token_make(subscriber=subscriber, purpose='confirm')}/")
     assert response.status_code == 403
     subscriber.refresh_from_db()

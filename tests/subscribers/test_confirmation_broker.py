@@ -13,15 +13,9 @@ from django.test import Client
 from subscribers.models import Subscriber
 from subscribers.tasks import sweep
 from tests.conftest import VENV_BIN, broker_purge, free_port, port_open, wait_for
-from tests.subscriber_helpers import default_topics_restore, random_ip, signup_data, unique_email
+from tests.subscriber_helpers import random_ip, signup_data, unique_email
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@pytest.fixture(autouse=True)
-def topics():
-    # An earlier transactional test's flush may have removed them.
-    default_topics_restore()
 
 
 def outbox_messages(folder: Path) -> list[email.message.EmailMessage]:

@@ -14,7 +14,8 @@ from django.utils import timezone
 from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
-from tests.subscriber_helpers import make_subscriber, unique_email
+from tests.factories import reader_make
+from tests.subscriber_helpers import unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -70,8 +71,8 @@ def postmark(settings):
 
 
 def owed_confirmation(**fields) -> Subscriber:
-    return make_subscriber(status=Subscriber.Status.PENDING, confirmation_requested_at=timezone.now(),
-                           **fields)
+    return reader_make(status=Subscriber.Status.PENDING, confirmation_requested_at=timezone.now(),
+                       **fields)
 
 
 def test_confirmation_is_sent_once_however_often_delivery_runs(postmark):
@@ -126,9 +127,9 @@ def test_sweep_leaves_fresh_requests_to_their_task_and_drops_stale_ones(postmark
 
 
 def test_sweep_sends_owed_welcomes_once(postmark):
-    confirmed = make_subscriber(confirmed_at=timezone.now())
-    make_subscriber(confirmed_at=None)  # imported by an editor: no welcome
-    make_subscriber(confirmed_at=timezone.now() - timedelta(days=3))  # too late to welcome
+    confirmed = reader_make(confirmed_at=timezone.now())
+    reader_make(confirmed_at=None)  # imported by an editor: no welcome
+    reader_make(confirmed_at=timezone.now() - timedelta(days=3))  # too late to welcome
     later = timezone.now() + timedelta(hours=1)
     assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 1}
     assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0}
@@ -141,7 +142,7 @@ def test_sweep_sends_owed_welcomes_once(postmark):
 
 
 def test_welcome_deliver_is_at_most_once(postmark):
-    subscriber = make_subscriber(confirmed_at=timezone.now())
+    subscriber = reader_make(confirmed_at=timezone.now())
     assert welcome_deliver(subscriber_id=subscriber.pk) is True
     assert welcome_deliver(subscriber_id=subscriber.pk) is False
     assert len(postmark.received) == 1
@@ -158,7 +159,7 @@ def test_confirmation_request_for_an_address_that_bounced_meanwhile_is_dropped(p
 
 
 def test_nothing_is_owed_to_an_active_reader(postmark):
-    subscriber = make_subscriber(confirmation_requested_at=timezone.now())
+    subscriber = reader_make(confirmation_requested_at=timezone.now())
     assert confirmation_deliver(subscriber_id=subscriber.pk) is False
     assert postmark.received == []
 

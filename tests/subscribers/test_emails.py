@@ -9,13 +9,14 @@ from subscribers import emails
 from subscribers.emails import confirmation_send, welcome_send
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
-from tests.subscriber_helpers import html_part, make_subscriber
+from tests.factories import reader_make
+from tests.subscriber_helpers import html_part
 
 pytestmark = pytest.mark.django_db
 
 
 def test_confirmation_email_has_both_parts_and_a_confirm_link():
-    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    subscriber = reader_make(status=Subscriber.Status.PENDING)
     assert confirmation_send(subscriber=subscriber) is True
     [message] = mail.outbox
     assert message.subject == "Confirm your subscription to Daily Papers"
@@ -32,7 +33,7 @@ def test_confirmation_email_has_both_parts_and_a_confirm_link():
 
 
 def test_confirmation_html_is_inlined_with_media_queries_kept():
-    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    subscriber = reader_make(status=Subscriber.Status.PENDING)
     confirmation_send(subscriber=subscriber)
     html = html_part(mail.outbox[0])
     assert html.startswith("<!doctype html>")
@@ -47,7 +48,7 @@ def test_confirmation_html_is_inlined_with_media_queries_kept():
 def test_premailer_runs_once_per_template_not_once_per_reader():
     emails._inlined_html.cache_clear()
     for _ in range(3):
-        confirmation_send(subscriber=make_subscriber(status=Subscriber.Status.PENDING))
+        confirmation_send(subscriber=reader_make(status=Subscriber.Status.PENDING))
     info = emails._inlined_html.cache_info()
     assert (info.misses, info.hits) == (1, 2)
     links = {re.search(r'href="(https://[^"]+/confirm/[^"]+)"', html_part(m)).group(1) for m in mail.outbox}
@@ -55,8 +56,8 @@ def test_premailer_runs_once_per_template_not_once_per_reader():
 
 
 def test_welcome_email_is_a_list_email_with_one_click_headers_and_footer():
-    subscriber = make_subscriber(topics=("reasoning", "code"), frequency="weekly", weekday=2,
-                                 timezone="Europe/Berlin", send_hour=8)
+    subscriber = reader_make(topics=("reasoning", "code"), frequency="weekly", weekday=2,
+                             timezone="Europe/Berlin", send_hour=8)
     assert welcome_send(subscriber=subscriber) is True
     [message] = mail.outbox
     assert message.subject == "Welcome to Daily Papers"
@@ -79,12 +80,12 @@ def test_welcome_email_is_a_list_email_with_one_click_headers_and_footer():
 def test_welcome_uses_the_bulk_stream_on_postmark(settings):
     settings.EMAIL_PROVIDER = "postmark"
     settings.POSTMARK_MESSAGE_STREAM = "broadcast"
-    welcome_send(subscriber=make_subscriber())
+    welcome_send(subscriber=reader_make())
     assert mail.outbox[0].esp_extra == {"MessageStream": "broadcast"}
 
 
 def test_personal_values_are_escaped_in_html():
-    subscriber = make_subscriber(timezone="UTC")
+    subscriber = reader_make(timezone="UTC")
     subscriber.topics.all()[0].__class__.objects.filter(slug="reasoning").update(name="<b>Reasoning</b>")
     welcome_send(subscriber=subscriber)
     html = html_part(mail.outbox[0])
@@ -94,7 +95,7 @@ def test_personal_values_are_escaped_in_html():
 
 @pytest.mark.parametrize("reason", [Suppression.Reason.BOUNCED, Suppression.Reason.COMPLAINED])
 def test_confirmation_is_not_sent_to_a_bounced_or_complained_address(reason):
-    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    subscriber = reader_make(status=Subscriber.Status.PENDING)
     suppression_add(email=subscriber.email, reason=reason)
     assert confirmation_send(subscriber=subscriber) is False
     assert mail.outbox == []
@@ -102,19 +103,19 @@ def test_confirmation_is_not_sent_to_a_bounced_or_complained_address(reason):
 
 @pytest.mark.parametrize("reason", [Suppression.Reason.ERASED, Suppression.Reason.UNSUBSCRIBED])
 def test_confirmation_may_go_to_an_erased_or_unsubscribed_address(reason):
-    subscriber = make_subscriber(status=Subscriber.Status.PENDING)
+    subscriber = reader_make(status=Subscriber.Status.PENDING)
     suppression_add(email=subscriber.email, reason=reason)
     assert confirmation_send(subscriber=subscriber) is True
 
 
 @pytest.mark.parametrize("reason", list(Suppression.Reason))
 def test_welcome_is_never_sent_to_a_suppressed_address(reason):
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     suppression_add(email=subscriber.email, reason=reason)
     assert welcome_send(subscriber=subscriber) is False
     assert mail.outbox == []
 
 
 def test_welcome_is_not_sent_to_a_reader_who_is_not_active():
-    assert welcome_send(subscriber=make_subscriber(status=Subscriber.Status.PENDING)) is False
+    assert welcome_send(subscriber=reader_make(status=Subscriber.Status.PENDING)) is False
     assert mail.outbox == []

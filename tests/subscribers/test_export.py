@@ -6,14 +6,14 @@ from django.core.management import call_command
 
 from subscribers.importing import EXPORT_COLUMNS, subscribers_export_csv, subscribers_import_csv
 from subscribers.models import Subscriber
-from tests.admin_data import reader_make
+from tests.factories import reader_make
 
 pytestmark = pytest.mark.django_db
 
 
 def test_command_writes_every_reader_to_a_file(tmp_path):
-    reader_make(1, topics=("code", "reasoning"), keywords="mixture of experts, MoE")
-    reader_make(2, status=Subscriber.Status.UNSUBSCRIBED, topics=())
+    reader_make("reader1@example.org", topics=("code", "reasoning"), keywords="mixture of experts, MoE")
+    reader_make("reader2@example.org", status=Subscriber.Status.UNSUBSCRIBED, topics=())
     path = tmp_path / "out.csv"
     out = io.StringIO()
     call_command("export_subscribers", "--output", str(path), stdout=out)
@@ -27,8 +27,8 @@ def test_command_writes_every_reader_to_a_file(tmp_path):
 
 
 def test_command_filters_by_status_and_writes_to_stdout():
-    reader_make(1)
-    reader_make(2, status=Subscriber.Status.PENDING)
+    reader_make("reader1@example.org")
+    reader_make("reader2@example.org", status=Subscriber.Status.PENDING)
     out, err = io.StringIO(), io.StringIO()
     call_command("export_subscribers", "--status", "pending", stdout=out, stderr=err)
     rows = list(csv.DictReader(io.StringIO(out.getvalue())))
@@ -37,7 +37,7 @@ def test_command_filters_by_status_and_writes_to_stdout():
 
 
 def test_cells_that_spreadsheets_would_run_are_neutralised_and_restored_on_import():
-    reader_make(1, keywords="=HYPERLINK(\"http://evil.example\")")
+    reader_make("reader1@example.org", keywords="=HYPERLINK(\"http://evil.example\")")
     buffer = io.StringIO()
     assert subscribers_export_csv(subscribers=Subscriber.objects.all(), out=buffer) == 1
     row = next(csv.DictReader(io.StringIO(buffer.getvalue())))
@@ -49,7 +49,8 @@ def test_cells_that_spreadsheets_would_run_are_neutralised_and_restored_on_impor
 
 
 def test_an_export_imports_as_it_is_with_readers_pending_again():
-    reader_make(1, topics=("code",), frequency="weekly", timezone="Asia/Tokyo", send_hour=9, weekday=4)
+    reader_make("reader1@example.org", topics=("code",), frequency="weekly", timezone="Asia/Tokyo",
+                send_hour=9, weekday=4)
     buffer = io.StringIO()
     subscribers_export_csv(subscribers=Subscriber.objects.all(), out=buffer)
     Subscriber.objects.all().delete()

@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from subscribers.importing import ImportFileError, subscribers_import_csv
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppression_add
-from tests.admin_data import reader_make
+from tests.factories import reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -52,7 +52,7 @@ def test_good_rows_are_imported_pending_and_bad_rows_reported_by_line():
 
 
 def test_reimporting_is_harmless_and_leaves_existing_readers_untouched():
-    existing = reader_make(1, topics=("surveys",), send_hour=6)
+    existing = reader_make("reader1@example.org", topics=("surveys",), send_hour=6)
     text = f"email,topics,send_hour\n{existing.email.upper()},code,9\nnew@example.org,code,9\n"
     first = run(text)
     assert (first.created, first.already_present, first.problems) == (1, 1, [])

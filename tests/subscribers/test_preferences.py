@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from subscribers.models import Subscriber
 from subscribers.tokens import token_make
-from tests.subscriber_helpers import fresh_client, make_subscriber
+from tests.factories import reader_make
+from tests.subscriber_helpers import fresh_client
 
 pytestmark = pytest.mark.django_db
 
@@ -26,8 +27,8 @@ def form_data(**overrides) -> dict:
 
 
 def test_page_shows_the_current_choices():
-    subscriber = make_subscriber(topics=("reasoning", "surveys"), keywords="Mamba",
-                                 timezone="America/Chicago", send_hour=6)
+    subscriber = reader_make(topics=("reasoning", "surveys"), keywords="Mamba",
+                             timezone="America/Chicago", send_hour=6)
     response = fresh_client().get(preferences_path(subscriber))
     assert response.status_code == 200
     html = response.content.decode()
@@ -47,7 +48,7 @@ def test_page_shows_the_current_choices():
 
 
 def test_saving_changes_every_choice_without_logging_in():
-    subscriber = make_subscriber(topics=("reasoning",))
+    subscriber = reader_make(topics=("reasoning",))
     client = fresh_client()
     path = preferences_path(subscriber)
     response = client.post(path, form_data(paused="on"))
@@ -64,7 +65,7 @@ def test_saving_changes_every_choice_without_logging_in():
 
 
 def test_unticking_pause_resumes():
-    subscriber = make_subscriber(paused=True)
+    subscriber = reader_make(paused=True)
     fresh_client().post(preferences_path(subscriber), form_data())
     subscriber.refresh_from_db()
     assert subscriber.paused is False
@@ -82,7 +83,7 @@ def test_unticking_pause_resumes():
     ids=["time zone", "topic", "nothing chosen", "hour", "replacement character"],
 )
 def test_invalid_changes_are_explained_and_nothing_changes(overrides, message):
-    subscriber = make_subscriber(topics=("reasoning",), send_hour=7)
+    subscriber = reader_make(topics=("reasoning",), send_hour=7)
     response = fresh_client().post(preferences_path(subscriber), form_data(**overrides))
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -92,7 +93,7 @@ def test_invalid_changes_are_explained_and_nothing_changes(overrides, message):
 
 
 def test_saving_needs_the_csrf_token():
-    subscriber = make_subscriber(send_hour=7)
+    subscriber = reader_make(send_hour=7)
     response = fresh_client(enforce_csrf_checks=True).post(preferences_path(subscriber), form_data())
     assert response.status_code == 403
     subscriber.refresh_from_db()
@@ -101,7 +102,7 @@ def test_saving_needs_the_csrf_token():
 
 @pytest.mark.parametrize("purpose", ["confirm", "unsubscribe"])
 def test_a_token_for_another_purpose_does_not_open_preferences(purpose):
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     token = token_make(subscriber=subscriber, purpose=purpose)
     response = fresh_client().get(f"/preferences/{token}/")
     assert response.status_code == 400
@@ -109,14 +110,14 @@ def test_a_token_for_another_purpose_does_not_open_preferences(purpose):
 
 
 def test_preferences_links_do_not_expire():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     path = preferences_path(subscriber)
     with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
         assert fresh_client().get(path).status_code == 200
 
 
 def test_unsubscribed_reader_is_told_how_to_come_back():
-    subscriber = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED)
+    subscriber = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
     html = fresh_client().get(preferences_path(subscriber)).content.decode()
     assert "You are <strong>unsubscribed</strong>" in html
     assert 'href="/subscribe/">Subscribe again</a>' in html
@@ -124,7 +125,7 @@ def test_unsubscribed_reader_is_told_how_to_come_back():
 
 
 def test_unsubscribing_from_the_preferences_page_carries_csrf():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     client = fresh_client(enforce_csrf_checks=True)
     html = client.get(preferences_path(subscriber)).content.decode()
     form = re.search(r'<form method="post" action="(/unsubscribe/[^"]+/)">\s*<input type="hidden" '

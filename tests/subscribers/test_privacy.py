@@ -8,10 +8,12 @@ import pytest
 from django.core import mail
 
 from newsletter.models import Delivery, Edition
+from subscribers.choices import Choices
 from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
 from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_export, subscriber_signup
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
+from tests.factories import delivery_make, edition_make, reader_make
 from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
@@ -30,13 +32,13 @@ def run(django_capture_on_commit_callbacks):
 def reader(run):
     """A confirmed reader with one delivered digest."""
     email = unique_email()
-    run(subscriber_signup, email=email, topics=["reasoning"], keywords="Mamba", ip="198.51.100.7",
-        user_agent="Signup/1.0")
+    run(subscriber_signup, email=email, choices=Choices.build(topics=["reasoning"], keywords="Mamba"),
+        ip="198.51.100.7", user_agent="Signup/1.0")
     subscriber = Subscriber.objects.get(email=email)
     run(subscriber_confirm, subscriber=subscriber, ip="2001:db8::1", user_agent="Confirm/1.0")
-    edition = Edition.objects.create(date=dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)
-    Delivery.objects.create(subscriber=subscriber, edition=edition, status=Delivery.Status.SENT,
-                            paper_ids=["2507.06607"], sent_at=dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC))
+    edition = edition_make(dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)
+    delivery_make(reader=subscriber, edition=edition, paper_ids=["2507.06607"],
+                  sent_at=dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC))
     return subscriber
 
 
@@ -135,7 +137,7 @@ def test_erased_address_can_sign_up_anew_and_confirming_lifts_the_suppression(re
 
 
 def test_erasing_a_bounced_address_keeps_the_bounce(run):
-    subscriber = Subscriber.objects.create(email=unique_email(), status=Subscriber.Status.BOUNCED)
+    subscriber = reader_make(status=Subscriber.Status.BOUNCED, topics=())
     suppression_add(email=subscriber.email, reason=Suppression.Reason.BOUNCED)
     subscriber_erase(subscriber=subscriber)
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED

@@ -1,11 +1,13 @@
-"""Cache-backed attempt counters behind the signup form's limits."""
+"""Cache-backed attempt counters behind the signup form's and the admin
+sign-in's limits."""
 
 import uuid
 
+import pytest
 import time_machine
 from django.utils import timezone
 
-from config.lib.ratelimit import rate_limit_hit
+from config.lib.ratelimit import rate_limit_count, rate_limit_hit, rate_limit_release
 
 
 def test_counts_attempts_per_key_within_the_window():
@@ -20,6 +22,23 @@ def test_counts_attempts_per_key_within_the_window():
         assert rate_limit_hit(scope="t", key=key, limit=2, window=3600) is False
 
 
+def test_a_released_attempt_gives_its_slot_back_in_its_own_window_only():
+    key = uuid.uuid4().hex
+    with time_machine.travel(timezone.now().replace(minute=0, second=1), tick=False) as traveller:
+        first = rate_limit_count(scope="t", key=key, limit=1, window=3600)
+        assert first.allowed
+        rate_limit_release(attempt=first)
+        kept = rate_limit_count(scope="t", key=key, limit=1, window=3600)
+        assert kept.allowed
+        assert not rate_limit_count(scope="t", key=key, limit=1, window=3600).allowed
+
+        traveller.shift(3600)
+        assert rate_limit_count(scope="t", key=key, limit=1, window=3600).allowed
+        rate_limit_release(attempt=kept)  # from the window that has ended
+        assert not rate_limit_count(scope="t", key=key, limit=1, window=3600).allowed
+
+
+@pytest.mark.usefixtures("one_rate_window")
 def test_keys_are_case_insensitive_so_capitals_do_not_escape_the_limit():
     key = f"Reader-{uuid.uuid4().hex}@Example.org"
     assert rate_limit_hit(scope="t", key=key, limit=1, window=3600) is False

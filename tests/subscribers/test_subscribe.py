@@ -4,15 +4,16 @@ import pytest
 from django.core import mail
 
 from newsletter.models import Topic
+from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION
 from subscribers.models import ConsentRecord, Subscriber, Suppression
 from subscribers.services import subscriber_signup
 from subscribers.suppression import suppression_add
+from tests.factories import reader_make
 from tests.subscriber_helpers import (
     eager_tasks,
     fresh_client,
     link_path,
-    make_subscriber,
     random_ip,
     sent_to,
     signup_data,
@@ -64,7 +65,7 @@ def test_signup_stores_a_pending_reader_and_emails_a_confirmation_link(post_sign
 
 
 def test_answer_page_is_the_same_for_new_and_known_addresses(post_signup, client):
-    known = make_subscriber()
+    known = reader_make()
     new = post_signup(signup_data(unique_email()))
     again = post_signup(signup_data(known.email))
     assert new.status_code == again.status_code == 303
@@ -174,6 +175,7 @@ def test_form_requires_a_csrf_token():
     assert not Subscriber.objects.exists()
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_too_many_attempts_from_one_ip_get_429(post_signup, settings):
     settings.SUBSCRIBE_RATE_PER_IP = 2
     assert post_signup(signup_data(unique_email())).status_code == 303
@@ -193,6 +195,7 @@ def test_exempt_ip_is_not_rate_limited(post_signup, settings):
     assert Subscriber.objects.count() == 3
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     settings, django_capture_on_commit_callbacks
 ):
@@ -220,7 +223,7 @@ def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(
 
 
 def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_signup):
-    subscriber = make_subscriber(topics=("surveys",), send_hour=9)
+    subscriber = reader_make(topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
@@ -230,7 +233,7 @@ def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_si
 
 
 def test_unsubscribed_reader_signing_up_again_changes_nothing_until_confirmed(post_signup):
-    subscriber = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED, topics=("surveys",), send_hour=9)
+    subscriber = reader_make(status=Subscriber.Status.UNSUBSCRIBED, topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.UNSUBSCRIBED
@@ -279,6 +282,7 @@ def test_time_zone_is_prefilled_by_script_and_weekday_explained_without_it(clien
     assert "For weekly readers." in html
 
 
+@pytest.mark.usefixtures("one_rate_window")
 def test_rate_limit_counts_per_forwarded_ip_behind_a_trusted_proxy(settings):
     settings.TRUSTED_PROXY_COUNT = 1
     settings.SUBSCRIBE_RATE_PER_IP = 1
@@ -297,7 +301,7 @@ def test_rate_limit_counts_per_forwarded_ip_behind_a_trusted_proxy(settings):
 def test_the_core_refuses_bad_choices_from_callers_without_a_form():
     for bad in ({"timezone": "Mars/Base"}, {"send_hour": 24}, {"weekday": 7}, {"frequency": "hourly"}):
         with pytest.raises(ValueError):
-            subscriber_signup(email=unique_email(), topics=["reasoning"], **bad)
+            subscriber_signup(email=unique_email(), choices=Choices.build(topics=["reasoning"], **bad))
     assert not Subscriber.objects.exists()
 
 

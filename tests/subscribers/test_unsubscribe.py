@@ -8,7 +8,8 @@ from django.core import mail
 from subscribers.emails import list_unsubscribe_headers, welcome_send
 from subscribers.models import Subscriber, Suppression
 from subscribers.tokens import token_make
-from tests.subscriber_helpers import fresh_client, make_subscriber
+from tests.factories import reader_make
+from tests.subscriber_helpers import fresh_client
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def multipart_one_click() -> tuple[bytes, str]:
 
 
 def test_one_click_urlencoded_post_unsubscribes_at_once_without_cookies_or_csrf():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     client = provider()
     response = client.generic("POST", unsubscribe_path(subscriber), ONE_CLICK,
                               content_type="application/x-www-form-urlencoded")
@@ -52,7 +53,7 @@ def test_one_click_urlencoded_post_unsubscribes_at_once_without_cookies_or_csrf(
 
 
 def test_one_click_multipart_post_unsubscribes():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     body, content_type = multipart_one_click()
     response = provider().generic("POST", unsubscribe_path(subscriber), body, content_type=content_type)
     assert response.status_code == 200
@@ -61,7 +62,7 @@ def test_one_click_multipart_post_unsubscribes():
 
 
 def test_one_click_address_is_the_one_in_the_list_unsubscribe_header():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     assert welcome_send(subscriber=subscriber)
     [message] = mail.outbox
     header = message.message()["List-Unsubscribe"]
@@ -76,7 +77,7 @@ def test_one_click_address_is_the_one_in_the_list_unsubscribe_header():
 
 def test_list_unsubscribe_headers_offer_https_then_mailto(settings):
     settings.LIST_UNSUBSCRIBE_MAILTO = "unsubscribe@papers.example.org"
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     headers = list_unsubscribe_headers(subscriber=subscriber)
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https, mailto = headers["List-Unsubscribe"].split(", ")
@@ -86,7 +87,7 @@ def test_list_unsubscribe_headers_offer_https_then_mailto(settings):
 
 
 def test_one_click_twice_is_harmless():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     for _ in range(2):
         response = provider().generic("POST", unsubscribe_path(subscriber), ONE_CLICK,
                                       content_type="application/x-www-form-urlencoded")
@@ -96,7 +97,7 @@ def test_one_click_twice_is_harmless():
 
 @pytest.mark.parametrize("purpose", ["confirm", "preferences", "digest"])
 def test_one_click_refuses_a_token_made_for_another_purpose(purpose):
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     token = token_make(subscriber=subscriber, purpose=purpose)
     response = provider().generic("POST", f"/unsubscribe/{token}/", ONE_CLICK,
                                   content_type="application/x-www-form-urlencoded")
@@ -106,7 +107,7 @@ def test_one_click_refuses_a_token_made_for_another_purpose(purpose):
 
 
 def test_one_click_with_a_tampered_token_is_refused_in_words():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     response = provider().generic("POST", unsubscribe_path(subscriber)[:-5] + "XXXX/", ONE_CLICK,
                                   content_type="application/x-www-form-urlencoded")
     assert response.status_code == 400
@@ -117,7 +118,7 @@ def test_one_click_with_a_tampered_token_is_refused_in_words():
 
 def test_get_shows_a_button_and_changes_nothing():
     # Mail scanners fetch every link in a message.
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     response = fresh_client().get(unsubscribe_path(subscriber))
     assert response.status_code == 200
     html = response.content.decode()
@@ -129,7 +130,7 @@ def test_get_shows_a_button_and_changes_nothing():
 
 
 def test_page_button_posts_with_csrf_and_unsubscribes():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     client = fresh_client(enforce_csrf_checks=True)
     page = client.get(unsubscribe_path(subscriber))
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.content.decode()).group(1)
@@ -147,7 +148,7 @@ def test_page_button_posts_with_csrf_and_unsubscribes():
     ids=["empty", "other value", "wrong case", "other field"],
 )
 def test_a_post_that_is_not_one_click_needs_the_csrf_token(body):
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     response = provider().generic("POST", unsubscribe_path(subscriber), body,
                                   content_type="application/x-www-form-urlencoded")
     assert response.status_code == 403
@@ -156,12 +157,12 @@ def test_a_post_that_is_not_one_click_needs_the_csrf_token(body):
 
 
 def test_other_methods_are_not_allowed():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     assert fresh_client().put(unsubscribe_path(subscriber)).status_code == 405
 
 
 def test_unsubscribe_suppresses_the_address_and_no_list_email_goes_out():
-    subscriber = make_subscriber()
+    subscriber = reader_make()
     provider().generic("POST", unsubscribe_path(subscriber), ONE_CLICK,
                        content_type="application/x-www-form-urlencoded")
     suppression = Suppression.objects.get()
@@ -175,7 +176,7 @@ def test_unsubscribe_suppresses_the_address_and_no_list_email_goes_out():
 
 
 def test_unsubscribe_cancels_a_pending_resubscription():
-    subscriber = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED)
+    subscriber = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
     Subscriber.objects.filter(pk=subscriber.pk).update(
         confirmation_requested_at="2026-01-01T00:00:00Z", pending_choices={"topics": ["code"]}
     )
@@ -187,7 +188,7 @@ def test_unsubscribe_cancels_a_pending_resubscription():
 
 
 def test_bounced_reader_keeps_the_bounced_status():
-    subscriber = make_subscriber(status=Subscriber.Status.BOUNCED)
+    subscriber = reader_make(status=Subscriber.Status.BOUNCED)
     provider().generic("POST", unsubscribe_path(subscriber), ONE_CLICK,
                        content_type="application/x-www-form-urlencoded")
     subscriber.refresh_from_db()
@@ -195,7 +196,7 @@ def test_bounced_reader_keeps_the_bounced_status():
 
 
 def test_already_unsubscribed_page_says_so():
-    subscriber = make_subscriber(status=Subscriber.Status.UNSUBSCRIBED)
+    subscriber = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
     html = fresh_client().get(unsubscribe_path(subscriber)).content.decode()
     assert "was already unsubscribed" in html
     assert "Unsubscribe</button>" not in html

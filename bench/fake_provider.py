@@ -18,7 +18,7 @@ In a test, in a thread::
 
 As its own process (the same recorder, reachable over HTTP)::
 
-    python -m tests.fake_provider --port 8025 --latency-ms 20 [--token T] [--log accepted.jsonl] [--no-bodies]
+    python -m bench.fake_provider --port 8025 --latency-ms 20 [--token T] [--log accepted.jsonl] [--no-bodies]
 
     GET  /_fake/messages      every accepted message, JSON
     GET  /_fake/accepted      [recipient, accepted at, delivery id] per message
@@ -51,7 +51,7 @@ from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-DEFAULT_TOKEN = "fake-postmark-token"
+DEFAULT_TOKEN = "fake-postmark-token"  # noqa: S105 - a fake server's, on 127.0.0.1
 FAULT_KINDS = ("429", "500", "reset", "timeout", "inactive", "invalid")
 RANDOM_FAULT_KINDS = ("500", "429", "timeout", "drop")
 _INVALID_JSON = object()

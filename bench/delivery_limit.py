@@ -1,4 +1,4 @@
-"""The limit run's sending process (see bench_delivery). Started with
+"""The limit run's sending process (see bench/delivery.py). Started with
 ``spawn``: a fresh interpreter, so this module imports nothing from Django at
 the top; the process sets Django up itself."""
 

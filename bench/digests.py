@@ -1,6 +1,8 @@
 """The digest benchmark: per-reader assembly from ready parts versus the naive
 path (full template render + premailer per reader), over the bundled sample
-edition and synthetic readers. Used by ``manage.py bench_digests``.
+edition and synthetic readers.
+
+    python -m bench.digests [--subscribers 100000] [--naive-sample 100] [--json]
 
 Readers are generated lazily, so memory must stay flat in their number: the
 peak RSS is recorded after 10,000 readers and at the end.
@@ -8,6 +10,7 @@ peak RSS is recorded after 10,000 readers and at the end.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import resource
@@ -17,8 +20,10 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date
 
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+import bench.bootstrap
 from newsletter.digest.assemble import (
     digest_assemble,
     digest_message,
@@ -214,3 +219,35 @@ def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -
         papers=len(pool.papers),
         load_average=load,
     )
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark digest assembly (ready parts, one process) against the naive path "
+        "(full render + premailer per reader) over the sample edition and synthetic readers. "
+        "Leaves the database unchanged."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--subscribers", type=int, default=100_000, help="synthetic readers")
+        parser.add_argument("--naive-sample", type=int, default=100, help="readers rendered the naive way")
+        parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+    def handle(self, *args, subscribers, naive_sample, json: bool, **options):
+        if subscribers < 1 or naive_sample < 1:
+            raise CommandError("--subscribers and --naive-sample must be at least 1")
+
+        def progress(done: int, total: int) -> None:
+            if not json:
+                self.stderr.write(f"\r  assembled {done:,}/{total:,}", ending="")
+
+        result = digests_bench(subscribers=subscribers, naive_sample=naive_sample, progress=progress)
+        if not json:
+            self.stderr.write("")
+        self.stdout.write(_json.dumps(result.as_dict()) if json else result.line())
+
+
+_json = json
+
+if __name__ == "__main__":
+    bench.bootstrap.command_main(module="bench.digests", commands={"digests": Command})

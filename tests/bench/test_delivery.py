@@ -1,5 +1,5 @@
 """The delivery benchmark runs end to end at a small size and reports what
-the README's table is made of; its dedicated database is dropped again."""
+docs/performance.md's table is made of; its dedicated database is dropped again."""
 
 import json
 from io import StringIO
@@ -8,6 +8,8 @@ import psycopg
 import pytest
 from django.core.management import call_command
 from django.db import connection
+
+from bench.delivery import Command
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,7 +26,7 @@ def _databases() -> set[str]:
 
 def test_a_small_run_reports_every_figure_with_nothing_lost(require_postgres, require_redis):
     out = StringIO()
-    call_command("bench_delivery", subscribers=300, latency_ms=[0.0], workers=1, concurrency=4,
+    call_command(Command(), subscribers=300, latency_ms=[0.0], workers=1, concurrency=4,
                  limit_messages=150, timeout=120, json=True, stdout=out, stderr=StringIO())
     (result,) = [json.loads(line) for line in out.getvalue().splitlines()]
     assert set(result) >= REQUIRED

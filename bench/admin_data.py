@@ -14,18 +14,18 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from django.db import connection, models, transaction
 from django.utils import timezone
 
+from newsletter.ingest.files import SAMPLE_PATH
 from newsletter.models import Delivery, Edition, Paper, PaperTopic, Topic
 from subscribers.models import ConsentRecord, Subscriber
 
 DOMAIN = "@bench.invalid"
 PAPER_PREFIX = "bench/"
 EDITION_MARK = "[bench]"
-SEED_FILE = Path(__file__).resolve().parent / "data" / "daily_papers_seed.json"
+SEED_FILE = SAMPLE_PATH.with_name("daily_papers_seed.json")  # the same papers as plain records
 TIMEZONES = [
     "UTC", "Europe/Paris", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
     "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Shanghai", "Asia/Kolkata",
@@ -107,7 +107,7 @@ def _copy_text(value) -> str:
     return str(value).translate(_COPY_ESCAPES)
 
 
-def _rows_insert(model, rows: Iterable[dict]) -> int:
+def rows_insert(model, rows: Iterable[dict]) -> int:
     """Insert dict rows (attnames -> values); fields a row lacks get their
     default. COPY on PostgreSQL, bulk_create elsewhere (which stamps
     auto_now_add fields with the current time). Returns the count."""
@@ -222,16 +222,16 @@ def bench_seed(*, readers: int, deliveries: int, days: int = 30, papers_per_day:
                     "updated_at": left or confirmed or created,
                 }
 
-        report.readers = _rows_insert(Subscriber, reader_rows())
+        report.readers = rows_insert(Subscriber, reader_rows())
         reader_ids = _ids(Subscriber, email__endswith=DOMAIN)
         active_ids = _ids(Subscriber, email__endswith=DOMAIN, status="active")
         topic_ids = [t.pk for t in topics]
-        report.reader_topics = _rows_insert(
+        report.reader_topics = rows_insert(
             Subscriber.topics.through,
             ({"subscriber_id": rid, "topic_id": tid} for rid in reader_ids
              for tid in rng.sample(topic_ids, rng.randint(1, 4))),
         )
-        report.consents = _rows_insert(
+        report.consents = rows_insert(
             ConsentRecord,
             ({"subscriber_id": rid, "kind": "signup", "source": "web", "wording": "I want the daily digest.",
               "wording_version": "2025-07", "created_at": now, "ip": None} for rid in reader_ids),
@@ -264,7 +264,7 @@ def bench_seed(*, readers: int, deliveries: int, days: int = 30, papers_per_day:
                     }
                 made += len(chosen)
 
-        report.deliveries = _rows_insert(Delivery, delivery_rows())
+        report.deliveries = rows_insert(Delivery, delivery_rows())
     if connection.vendor == "postgresql":
         # Fresh statistics and visibility maps, as autovacuum would leave them
         # (VACUUM cannot run inside a transaction, ANALYZE can).

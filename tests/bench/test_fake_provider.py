@@ -8,8 +8,8 @@ import requests
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core.mail import EmailMultiAlternatives, get_connection
 
+from bench.fake_provider import FakePostmark
 from tests.conftest import free_port, port_open, wait_for
-from tests.fake_provider import FakePostmark
 
 
 def backend(fake, token=None):
@@ -107,7 +107,7 @@ def test_incomplete_messages_are_refused_with_code_300():
 def test_runs_as_its_own_process_with_latency_and_http_control(start_service):
     port = free_port()
     service = start_service(
-        [sys.executable, "-m", "tests.fake_provider", "--port", str(port), "--latency-ms", "5",
+        [sys.executable, "-m", "bench.fake_provider", "--port", str(port), "--latency-ms", "5",
          "--token", "process-token"],
         env={"PATH": "/usr/bin:/bin"}, name="fake-provider",
     )

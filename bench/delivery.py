@@ -1,6 +1,12 @@
 """The delivery benchmark: the whole sending pipeline against what the machine
 and the provider allow, on the same machine, same provider stub, same
-concurrency. Used by ``manage.py bench_delivery``.
+concurrency.
+
+    python -m bench.delivery [--subscribers 100000] [--latency-ms 0 100] [--workers 4]
+        [--concurrency 32] [--rate-limit 200] [--limit-messages 20000] [--json]
+
+Needs PostgreSQL and Redis (``DATABASE_URL``, ``REDIS_URL``); ``make
+bench-delivery`` runs it with the test settings.
 
 * A dedicated PostgreSQL database (``<name>_bench_delivery``), created,
   migrated and dropped again: the working database is never touched.
@@ -12,7 +18,8 @@ concurrency. Used by ``manage.py bench_delivery``.
   Postmark backend, from ``workers`` processes with ``concurrency`` threads
   each, each thread with its own connection.
 * **pipeline**: ``workers`` real Celery worker processes on Redis (solo pool:
-  one process each, ``concurrency`` send threads per chunk task); timed from
+  one process each, ``concurrency`` send threads per chunk task; the
+  project's app with query counting, ``bench/celery_app.py``); timed from
   beat's scheduling task being enqueued until every Delivery is final. The
   reader's "send hour" is that moment (as if beat fired on the hour).
 """
@@ -24,32 +31,46 @@ import multiprocessing
 import os
 import pickle
 import random
-import signal
-import subprocess
-import sys
+import tempfile
 import time
-import urllib.request
 import zoneinfo
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import psycopg
+import redis
 from django.conf import settings
 from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, connections
 from django.utils import timezone
 
-from newsletter.benchdata import _rows_insert
-from newsletter.digest.bench import readers_synthetic
-from newsletter.digest.bench_limit import limit_process
+import bench.bootstrap
+from bench.admin_data import rows_insert
+from bench.delivery_limit import limit_process
+from bench.digests import readers_synthetic
+from bench.processes import (
+    celery_workers,
+    cpu_others,
+    cpu_per_message,
+    cpu_seconds,
+    fake_provider,
+    get_json,
+    peak_rss_mb,
+    post,
+    wait_until,
+)
+from newsletter.digest.assemble import digest_assemble
 from newsletter.digest.pool import pool_get, pools_forget
 from newsletter.digest.render import parts_get
+from newsletter.digest.selection import Reader, digest_select, keywords_parse
 from newsletter.ingest.files import SAMPLE_PATH, file_items_read, papers_ingest_file
 from newsletter.models import Delivery, Paper, Topic
+from newsletter.tasks import digests_schedule
 from subscribers.models import Subscriber
 
-ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = "bench-delivery.example.org"
 TOKEN = "bench-delivery-token"  # noqa: S105 - the fake provider's, on 127.0.0.1
 ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "America/Los_Angeles")
@@ -124,8 +145,6 @@ def _others(cpu: dict) -> str:
 
 
 def _admin_execute(sql: str) -> None:
-    import psycopg
-
     db = connection.settings_dict
     with psycopg.connect(
         dbname="postgres", user=db["USER"], password=db["PASSWORD"] or None,
@@ -190,9 +209,9 @@ def readers_seed(*, count: int, seed: int = 7) -> None:
                 "confirmed_at": now, "created_at": now, "updated_at": now,
             }
 
-    _rows_insert(Subscriber, rows())
+    rows_insert(Subscriber, rows())
     pks = dict(Subscriber.objects.values_list("email", "pk"))
-    _rows_insert(Subscriber.topics.through, (
+    rows_insert(Subscriber.topics.through, (
         {"subscriber_id": pks[f"reader{reader.pk}@{DOMAIN}"], "topic_id": topic_id}
         for reader, _ in readers for topic_id in reader.topic_ids
     ))
@@ -200,144 +219,11 @@ def readers_seed(*, count: int, seed: int = 7) -> None:
         cursor.execute("ANALYZE")
 
 
-# --- processes: the fake provider and the workers -------------------------------------------------
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get_json(url: str):
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - 127.0.0.1 only
-        return json.load(response)
-
-
-def _post(url: str) -> None:
-    urllib.request.urlopen(urllib.request.Request(url, data=b"{}", method="POST"), timeout=30)  # noqa: S310
-
-
-@contextmanager
-def fake_provider(*, latency_ms: float):
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fake_provider", "--port", str(port), "--latency-ms", str(latency_ms),
-         "--token", TOKEN, "--no-bodies"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait(lambda: _try(lambda: _get_json(url + "_fake/stats")), 30, "the fake provider to listen")
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
-def _try(fn):
-    try:
-        return fn() or True
-    except OSError:
-        return False
-
-
-def _wait(predicate, timeout: float, what: str, every: float = 0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(every)
-    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-OTHER_PROGRAMS = {"postgres": "postgres", "redis-server": "redis"}
-
-
-def _cpu_others(provider_pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the fake provider, by PostgreSQL (live
-    backends, plus the ended ones the postmaster has reaped) and by Redis."""
-    totals = dict.fromkeys(["provider", *OTHER_PROGRAMS.values()], 0.0)
-    totals["provider"] = _cpu_seconds(provider_pid)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        name = OTHER_PROGRAMS.get(text[text.find("(") + 1 : text.rfind(")")].split(":")[0])
-        if name:
-            fields = text.rpartition(")")[2].split()
-            totals[name] += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return totals
-
-
-def _cpu_per_message(before: dict[str, float], after: dict[str, float], messages: int) -> dict[str, float]:
-    return {name: round((after[name] - before[name]) * 1000 / max(1, messages), 3) for name in after}
-
-
-@contextmanager
-def celery_workers(*, count: int, env: dict, log_dir: Path):
-    from config.celery import app
-
-    with app.connection_for_write() as conn:
-        app.control.purge(connection=conn)
-    procs = []
-    for n in range(count):
-        log = (log_dir / f"bench-worker{n}.log").open("wb")
-        procs.append(subprocess.Popen(
-            [str(Path(sys.executable).parent / "celery"), "-A", "config", "worker", "--pool=solo",
-             "--loglevel=WARNING", "-n", f"bench{n}-{os.getpid()}@%h"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        ))
-    try:
-        names = {f"bench{n}-{os.getpid()}" for n in range(count)}
-
-        def ready() -> bool:
-            replies = app.control.ping(timeout=1.0)
-            return names <= {host.split("@")[0] for reply in replies for host in reply}
-
-        _wait(ready, 120, f"{count} Celery workers to start", every=0.5)
-        yield procs
-    finally:
-        for proc in procs:
-            proc.send_signal(signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 # --- the limit run ------------------------------------------------------------------------------
 
 
 def message_sample():
     """A real digest for a seeded reader, as the pipeline would build it."""
-    from newsletter.digest.assemble import digest_assemble
-    from newsletter.digest.selection import Reader, digest_select, keywords_parse
-
     today = timezone.localdate()
     pool = pool_get(first=today, last=today)
     subscriber = Subscriber.objects.filter(email__endswith=DOMAIN).exclude(topics=None).order_by("pk").first()
@@ -368,12 +254,12 @@ def limit_run(*, messages: int, workers: int, threads: int, api_url: str, provid
         proc.start()
     for _ in procs:  # every process has started Django and waits at the gate
         results.get(timeout=300)
-    others = _cpu_others(provider_pid)
+    others = cpu_others(provider_pid)
     started = time.perf_counter()
     go.set()
     answers = [results.get(timeout=3600) for _ in procs]
     elapsed = time.perf_counter() - started
-    others = _cpu_per_message(others, _cpu_others(provider_pid), messages)
+    others = cpu_per_message(others, cpu_others(provider_pid), messages)
     sent = sum(ok for ok, _, _ in answers)
     for proc in procs:
         proc.join()
@@ -406,10 +292,6 @@ def _steady_rate(stamps: list[float]) -> float:
 def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, provider_pid: int,
                  rate: float, log_dir: Path, timeout: float) -> dict:
     """Beat's step -> Deliveries -> Celery workers -> provider; figures of the run."""
-    import redis
-
-    from newsletter.tasks import digests_schedule
-
     Delivery.objects.all().delete()
     pools_forget()
     counter_key = f"bench-delivery:queries:{os.getpid()}"
@@ -426,8 +308,8 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
     if rate:
         client.delete("email-rate:postmark")
     with celery_workers(count=workers, env=env, log_dir=log_dir) as procs:
-        cpu_before = sum(_cpu_seconds(p.pid) for p in procs)
-        others = _cpu_others(provider_pid)
+        cpu_before = sum(cpu_seconds(p.pid) for p in procs)
+        others = cpu_others(provider_pid)
         started_wall, started = time.time(), time.perf_counter()
         digests_schedule.delay()
 
@@ -438,14 +320,14 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
                 return False
             return Delivery.objects.count() >= subscribers
 
-        _wait(finished, timeout, "every Delivery to end sent, failed or skipped", every=0.25)
+        wait_until(finished, timeout, "every Delivery to end sent, failed or skipped", every=0.25)
         elapsed = time.perf_counter() - started
-        rss = [_peak_rss_mb(p.pid) for p in procs]
-        cpu = sum(_cpu_seconds(p.pid) for p in procs) - cpu_before
-        others_after = _cpu_others(provider_pid)
+        rss = [peak_rss_mb(p.pid) for p in procs]
+        cpu = sum(cpu_seconds(p.pid) for p in procs) - cpu_before
+        others_after = cpu_others(provider_pid)
     queries = int(client.get(counter_key) or 0)
     client.delete(counter_key)
-    accepted = _get_json(api_url + "_fake/accepted")
+    accepted = get_json(api_url + "_fake/accepted")
     per_recipient = Counter(to for to, _, _ in accepted)
     statuses = Counter(Delivery.objects.values_list("status", flat=True))
     sent_emails = set(Delivery.objects.filter(status="sent").values_list("subscriber__email", flat=True))
@@ -458,7 +340,7 @@ def pipeline_run(*, subscribers: int, workers: int, threads: int, api_url: str, 
         "rss_max": max(rss), "rss_sum": sum(rss),
         "queries_per_delivery": queries / max(1, final),
         "cpu_ms_per_message": cpu * 1000 / max(1, statuses["sent"]),
-        "cpu_others": _cpu_per_message(others, others_after, statuses["sent"]),
+        "cpu_others": cpu_per_message(others, others_after, statuses["sent"]),
         "sent": statuses["sent"], "skipped": statuses["skipped"], "failed": statuses["failed"],
         "duplicates": sum(n - 1 for n in per_recipient.values() if n > 1),
         # Marked sent but never reached the provider, or never finished.
@@ -475,7 +357,7 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
         readers_seed(count=subscribers)
         for latency in latencies:
             load = os.getloadavg()[0]
-            with fake_provider(latency_ms=latency) as (api_url, provider_pid):
+            with fake_provider(latency_ms=latency, token=TOKEN) as (api_url, provider_pid):
                 # The limit is measured before and after the pipeline and the
                 # two averaged: on a shared machine the rate drifts over the
                 # minutes a run takes, and one side measured alone would
@@ -484,14 +366,14 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
                     progress(f"latency {latency:g} ms: limit run {when} ({limit_messages:,} messages) ...")
                     result = limit_run(messages=limit_messages, workers=workers, threads=threads,
                                        api_url=api_url, provider_pid=provider_pid, rate=rate)
-                    _post(api_url + "_fake/reset")
+                    post(api_url + "_fake/reset")
                     return result
 
                 limits = [limit("before")]
                 progress(f"latency {latency:g} ms: pipeline run ({subscribers:,} readers) ...")
                 run = pipeline_run(subscribers=subscribers, workers=workers, threads=threads, api_url=api_url,
                                    provider_pid=provider_pid, rate=rate, log_dir=log_dir, timeout=timeout)
-                _post(api_url + "_fake/reset")
+                post(api_url + "_fake/reset")
                 limits.append(limit("after"))
             (before, before_cpu, before_others), (after, after_cpu, after_others) = limits
             limit, limit_cpu = (before + after) / 2, (before_cpu + after_cpu) / 2
@@ -512,3 +394,55 @@ def delivery_bench(*, subscribers: int, latencies: list[float], workers: int, th
             ))
     return results
 
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark delivery: the whole pipeline (beat's step, Celery workers on Redis, assembly, "
+        "anymail, a fake Postmark API in its own process) against pre-built messages sent straight "
+        "through anymail with the same concurrency. Uses its own PostgreSQL database, dropped afterwards."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--subscribers", type=int, default=100_000, help="readers, all due now")
+        parser.add_argument("--latency-ms", type=float, nargs="+", default=[0.0],
+                            help="the provider's added latency per request; several values: one run each")
+        parser.add_argument("--workers", type=int, default=4, help="Celery worker processes (solo pool)")
+        parser.add_argument("--concurrency", type=int, default=32, help="send threads per worker process")
+        parser.add_argument("--rate-limit", type=float, default=0.0,
+                            help="EMAIL_RATE_LIMIT, messages/s (0: none)")
+        parser.add_argument("--limit-messages", type=int, default=20_000,
+                            help="messages in the limit run (at most --subscribers)")
+        parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the pipeline")
+        parser.add_argument("--json", action="store_true", help="one JSON object per run")
+
+    def handle(self, *args, subscribers, latency_ms, workers, concurrency, rate_limit, limit_messages,
+               timeout, json: bool, **options):
+        if subscribers < 1 or workers < 1 or concurrency < 1 or limit_messages < 1:
+            raise CommandError(
+                "--subscribers, --workers, --concurrency and --limit-messages must be at least 1"
+            )
+        if any(v < 0 for v in latency_ms) or rate_limit < 0:
+            raise CommandError("--latency-ms and --rate-limit cannot be negative")
+
+        def progress(text: str) -> None:
+            self.stderr.write(text)
+
+        with tempfile.TemporaryDirectory(prefix="bench-delivery-") as logs:
+            try:
+                results = delivery_bench(
+                    subscribers=subscribers, latencies=latency_ms, workers=workers, threads=concurrency,
+                    rate=rate_limit, limit_messages=min(limit_messages, subscribers), log_dir=Path(logs),
+                    timeout=timeout, progress=progress,
+                )
+            except RuntimeError as exc:
+                tails = "".join(f"\n--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+                                for p in sorted(Path(logs).glob("*.log")))
+                raise CommandError(f"{exc}{tails}") from exc
+        for result in results:
+            self.stdout.write(_json.dumps(result.as_dict()) if json else result.line())
+
+
+_json = json
+
+if __name__ == "__main__":
+    bench.bootstrap.command_main(module="bench.delivery", commands={"delivery": Command})

@@ -1,17 +1,21 @@
 """Database queries made by worker processes, counted for benchmarks.
 
-Enabled only when ``DB_QUERY_COUNT_KEY`` is set: every query of a worker
-process is counted by a Django execute wrapper, and after each task the
-count is added to that Redis key (INCRBY), so a benchmark reads the total of
-all workers. Costs nothing when the setting is empty.
+Wired by ``bench/celery_app.py`` only, and enabled only when the worker's
+environment sets ``DB_QUERY_COUNT_KEY``: every query of a worker process is
+counted by a Django execute wrapper, and after each task the count is added
+to that Redis key (INCRBY), so a benchmark reads the total of all workers.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
+import redis
 from django.conf import settings
 from django.db import connection
+
+KEY = os.environ.get("DB_QUERY_COUNT_KEY", "")
 
 _lock = threading.Lock()
 _count = 0
@@ -26,18 +30,16 @@ def _counter(execute, sql, params, many, context):
 
 def queries_count_attach() -> None:
     """Count this thread's queries (idempotent); call before a task runs."""
-    if settings.DB_QUERY_COUNT_KEY and _counter not in connection.execute_wrappers:
+    if KEY and _counter not in connection.execute_wrappers:
         connection.execute_wrappers.append(_counter)
 
 
 def queries_count_flush() -> None:
     """Add the queries counted since the last flush to the Redis key."""
     global _count
-    if not settings.DB_QUERY_COUNT_KEY or not settings.REDIS_URL:
+    if not KEY or not settings.REDIS_URL:
         return
     with _lock:
         count, _count = _count, 0
     if count:
-        import redis
-
-        redis.Redis.from_url(settings.REDIS_URL).incrby(settings.DB_QUERY_COUNT_KEY, count)
+        redis.Redis.from_url(settings.REDIS_URL).incrby(KEY, count)

@@ -1,3 +1,10 @@
+"""The admin at scale: seed a database of its own with many readers and
+deliveries, then time every admin page as a logged-in superuser.
+
+    python -m bench.admin seed [--readers 100000] [--deliveries 1000000] [--reset | --remove]
+    python -m bench.admin run [--repeat 5] [--budget-ms 1000]
+"""
+
 import statistics
 import time
 
@@ -9,6 +16,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+import bench.bootstrap
+from bench.admin_data import bench_present, bench_remove, bench_seed
 from newsletter.models import Delivery, Edition, Paper, Topic
 from subscribers.models import Subscriber
 
@@ -87,7 +96,7 @@ def _pages() -> list[tuple[str, str]]:
     return pages
 
 
-class Command(BaseCommand):
+class RunCommand(BaseCommand):
     help = (
         "Time every admin list page, the edition and reader pages and the dashboard as a logged-in "
         "superuser (Django's test client, no network). Prints ms per page; exits 1 if a page's "
@@ -135,3 +144,47 @@ class Command(BaseCommand):
         if over:
             raise CommandError("over budget: " + "; ".join(over))
         self.stdout.write(f"Every page under {options['budget_ms']:.0f} ms.")
+
+
+class SeedCommand(BaseCommand):
+    help = (
+        "Seed benchmark data for the admin: readers (…@bench.invalid) with topics and consent "
+        "records, 30 editions of papers (bench/…) and deliveries. Meant for a benchmark database; "
+        "--reset removes earlier benchmark rows first and nothing else."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--readers", type=int, default=100_000)
+        parser.add_argument("--deliveries", type=int, default=1_000_000)
+        parser.add_argument("--days", type=int, default=30, help="editions, ending today")
+        parser.add_argument("--papers-per-day", type=int, default=100)
+        parser.add_argument("--reset", action="store_true", help="remove earlier benchmark rows first")
+        parser.add_argument("--remove", action="store_true", help="only remove benchmark rows")
+
+    def handle(self, *args, **options):
+        for name in ("readers", "deliveries", "days", "papers_per_day"):
+            if options[name] < (1 if name in ("days", "papers_per_day") else 0):
+                raise CommandError(f"--{name.replace('_', '-')} must be positive")
+        if options["reset"] or options["remove"]:
+            bench_remove()
+            self.stdout.write("Removed earlier benchmark rows.")
+            if options["remove"]:
+                return
+        elif bench_present():
+            raise CommandError("benchmark rows are already present; pass --reset to replace them")
+        if connection.vendor != "postgresql" and options["deliveries"] > 50_000:
+            self.stderr.write("Not PostgreSQL: rows go in with bulk_create, which takes a while.")
+        started = time.monotonic()
+        report = bench_seed(
+            readers=options["readers"], deliveries=options["deliveries"], days=options["days"],
+            papers_per_day=options["papers_per_day"],
+        )
+        self.stdout.write(
+            f"Seeded {report.readers} readers ({report.reader_topics} topic choices, {report.consents} "
+            f"consent records), {report.papers} papers, {report.editions} new editions and "
+            f"{report.deliveries} deliveries in {time.monotonic() - started:.1f}s."
+        )
+
+
+if __name__ == "__main__":
+    bench.bootstrap.command_main(module="bench.admin", commands={"seed": SeedCommand, "run": RunCommand})
