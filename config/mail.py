@@ -81,6 +81,7 @@ def email_settings(provider: str) -> dict:
     anymail: dict = {}
     if provider == "amazon_ses":
         try:
+            # boto3 is optional (the ses extra): only an SES setup needs it.
             import boto3  # noqa: F401
         except ImportError:
             raise ConfigError(
@@ -120,6 +121,8 @@ def _check_sendgrid_key() -> None:
     key = env_str("SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY")
     if not key:
         return
+    # cryptography comes with optional extras, not with every install: only
+    # a SendGrid verification key needs it.
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     try:

@@ -6,6 +6,7 @@ production refuses to start without a real SECRET_KEY.
 """
 
 import re
+import zoneinfo
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -316,8 +317,6 @@ EMAIL_RATE_LIMIT = env_float("EMAIL_RATE_LIMIT", 0.0, minimum=0.0)
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 try:
-    import zoneinfo
-
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
     raise ConfigError(f"TIME_ZONE={TIME_ZONE!r} is not a known time zone (e.g. Europe/Paris)") from None

@@ -189,13 +189,6 @@ class Edition(models.Model):
     def __str__(self):
         return f"Edition of {self.date:%Y-%m-%d}"
 
-    def papers(self):
-        """The edition's visible papers, pins first, then by attention."""
-        return (
-            Paper.objects.filter(featured_on=self.date, hidden=False)
-            .order_by("-pinned", "-upvotes", "-num_comments", "arxiv_id")
-        )
-
 
 class Delivery(models.Model):
     """One reader's digest of one edition. The unique constraint and the

@@ -1,4 +1,6 @@
-"""Celery tasks: thin wrappers that take ids, re-fetch state and call the core."""
+"""Celery tasks: thin wrappers that take ids, re-fetch state and call the
+core, and the functions that enqueue them once the caller's transaction has
+committed. The top layer: nothing below imports this module."""
 
 from __future__ import annotations
 
@@ -11,7 +13,13 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from newsletter.digest.schedule import chunks, deliveries_plan
+from newsletter.digest.send import deliveries_send, stale_deliveries_settle
+from newsletter.feedback.learning import tastes_refresh
+from newsletter.ingest.arxiv import papers_ingest_arxiv_categories
+from newsletter.ingest.hf import papers_ingest_hf
 from newsletter.models import WorkerPing
+from newsletter.tagging import papers_retag_all
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +30,14 @@ def ping(ping_id: int) -> None:
     WorkerPing.objects.filter(pk=ping_id).update(
         answered_at=timezone.now(), hostname=socket.gethostname()[:200]
     )
+
+
+def worker_ping_request() -> WorkerPing:
+    """Create a ping and enqueue it once the row is committed, so the worker
+    never looks for a row that is not there yet."""
+    row = WorkerPing.objects.create()
+    transaction.on_commit(lambda: ping.delay(row.pk))
+    return row
 
 
 @shared_task(ignore_result=True)
@@ -45,8 +61,6 @@ def ingest_hf_recent() -> None:
     Daily Papers (UTC), to pick up new papers and refresh upvotes and
     comments. Idempotent and all-or-nothing per run; a failure raises (the
     HTTP layer already retried) and the next run simply tries again."""
-    from newsletter.ingest.hf import papers_ingest_hf
-
     today = timezone.now().astimezone(UTC).date()
     report = papers_ingest_hf(days=[today - timedelta(days=1), today])
     _report_log(f"hf {today - timedelta(days=1)}..{today}", report)
@@ -57,8 +71,6 @@ def ingest_arxiv_daily() -> None:
     """Run by beat once a day: the newest ARXIV_MAX_RESULTS submissions of
     each of ARXIV_CATEGORIES, one category after another (one process keeps
     arXiv's one-request-every-3-seconds rule). Idempotent."""
-    from newsletter.ingest.arxiv import papers_ingest_arxiv_categories
-
     report, errors = papers_ingest_arxiv_categories(
         categories=settings.ARXIV_CATEGORIES, max_results=settings.ARXIV_MAX_RESULTS
     )
@@ -72,10 +84,15 @@ def topics_retag(topic_ids: list[int] | None = None) -> None:
     """Re-tag existing papers for these topics (all when None), after an
     editor added a topic or changed what it matches. Editor decisions are
     kept. Idempotent: running it twice gives the same tags."""
-    from newsletter.tagging import papers_retag
-
-    count = papers_retag(topic_ids=topic_ids)
+    count = papers_retag_all(topic_ids=topic_ids)
     log.info("re-tagged %d papers for topics %s", count, topic_ids or "all")
+
+
+def topics_retag_later(*, topic_ids: list[int]) -> None:
+    """Re-tag existing papers for these topics in the background, once the
+    current transaction has committed (the worker must see the new keywords)."""
+    ids = sorted(set(topic_ids))
+    transaction.on_commit(lambda: topics_retag.delay(ids))
 
 
 @shared_task(ignore_result=True)
@@ -83,17 +100,13 @@ def digests_schedule() -> None:
     """Run by beat: create Deliveries for readers whose hour has come and
     enqueue them in chunks, a committed batch at a time (the first digests
     leave while the rest are planned). Safe to run twice at once."""
-    from newsletter.digest.schedule import deliveries_plan
-
     deliveries_plan(on_batch=deliveries_enqueue)
 
 
 @shared_task(ignore_result=True)
 def deliveries_sweep() -> None:
     """Run by beat: end interrupted sends, re-enqueue digests whose task was lost."""
-    from newsletter.digest.send import deliveries_sweep as sweep
-
-    deliveries_enqueue(sweep().requeued)
+    deliveries_enqueue(stale_deliveries_settle().requeued)
 
 
 # The database went away mid-chunk (a restart, a failover): try the chunk
@@ -108,8 +121,6 @@ def digests_send_chunk(self, delivery_ids: list[int]) -> None:
     a transient failure come back in a retry of this task with only their
     ids; how often is bounded per digest in the database (DIGEST_MAX_ATTEMPTS).
     A database error retries the whole chunk (the claim makes that safe)."""
-    from newsletter.digest.send import deliveries_send
-
     outcome = deliveries_send(delivery_ids=delivery_ids)
     if outcome.deferred:
         wait = (min(outcome.deferred.values()) - timezone.now()).total_seconds()
@@ -118,8 +129,6 @@ def digests_send_chunk(self, delivery_ids: list[int]) -> None:
 
 def deliveries_enqueue(delivery_ids: list[int]) -> None:
     """Enqueue chunk tasks once the current transaction commits."""
-    from newsletter.digest.schedule import chunks
-
     for chunk in chunks(list(delivery_ids)):
         transaction.on_commit(lambda chunk=chunk: digests_send_chunk.delay(chunk))
 
@@ -128,7 +137,5 @@ def deliveries_enqueue(delivery_ids: list[int]) -> None:
 def reader_tastes_refresh() -> None:
     """Run by beat: rebuild the tastes of readers who clicked papers in their
     digests since the last run (with a margin; rebuilding is idempotent)."""
-    from newsletter.feedback.learning import tastes_refresh
-
     since = timezone.now() - timedelta(seconds=2 * settings.TASTES_REFRESH_EVERY_SECONDS)
     log.info("rebuilt %d readers' tastes from clicks", tastes_refresh(since=since))

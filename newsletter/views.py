@@ -2,6 +2,7 @@ from datetime import date
 
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import connection
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -58,9 +59,6 @@ def digest_reader(request, day: date, token: str):
 @require_safe
 def healthz(request):
     """Liveness for load balancers and compose: the database answers."""
-    from django.db import connection
-    from django.http import HttpResponse
-
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")

@@ -13,12 +13,11 @@ import logging
 from urllib.parse import quote
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
-from premailer import Premailer
 
+from config.lib.emails import css_inline, message_build
 from config.mail import bulk_message_options
 from subscribers.choices import WEEKDAYS
 from subscribers.models import Subscriber
@@ -81,12 +80,7 @@ def _inlined_html(name: str, site_key: tuple) -> str:
     # (tests, reloads) never serves a stale copy.
     context = {**_site_context(), **{field: _placeholder(field) for field in PERSONAL_FIELDS[name]}}
     html = render_to_string(f"emails/{name}-body.html", context)
-    inlined = Premailer(
-        html, allow_network=False, disable_validation=True, strip_important=False,
-        cssutils_logging_level=logging.CRITICAL,
-    ).transform()
-    # lxml drops the doctype; without it some clients render in quirks mode.
-    return inlined if inlined.lstrip().lower().startswith("<!doctype") else "<!doctype html>\n" + inlined
+    return css_inline(html)
 
 
 def render_email(name: str, *, personal: dict[str, str]) -> tuple[str, str, str]:
@@ -104,15 +98,10 @@ def render_email(name: str, *, personal: dict[str, str]) -> tuple[str, str, str]
 def _send(*, name: str, subscriber: Subscriber, personal: dict[str, str], headers: dict[str, str],
           bulk: bool) -> None:
     subject, text, html = render_email(name, personal=personal)
-    message = EmailMultiAlternatives(
-        subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[subscriber.email],
-        headers=headers,
-    )
-    message.attach_alternative(html, "text/html")
-    if bulk:
-        for attribute, value in bulk_message_options().items():
-            setattr(message, attribute, value)
-    message.send()
+    message_build(
+        subject=subject, text=text, html=html, to=subscriber.email, from_email=settings.DEFAULT_FROM_EMAIL,
+        headers=headers, options=bulk_message_options().items() if bulk else (),
+    ).send()
 
 
 def confirmation_send(*, subscriber: Subscriber) -> bool:

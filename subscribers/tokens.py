@@ -30,19 +30,21 @@ class TokenExpired(TokenInvalid):
     """Genuine but too old (confirmation links)."""
 
 
-def _fingerprint(email: str) -> str:
+def email_fingerprint(email: str) -> str:
+    """What a token carries of the address: enough to die with it, not to read it."""
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:12]
 
 
-def _salt(purpose: str, scope: str = "") -> str:
+def purpose_salt(purpose: str, scope: str = "") -> str:
+    """The signing salt of a purpose (and scope): a token for one is refused for every other."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose {purpose!r}")
     return f"daily-papers.{purpose}" + (f".{scope}" if scope else "")
 
 
 def token_make(*, subscriber: Subscriber, purpose: str, scope: str = "") -> str:
-    payload = [subscriber.pk, _fingerprint(subscriber.email)]
-    return signing.dumps(payload, salt=_salt(purpose, scope), compress=True)
+    payload = [subscriber.pk, email_fingerprint(subscriber.email)]
+    return signing.dumps(payload, salt=purpose_salt(purpose, scope), compress=True)
 
 
 def token_read(*, token: str, purpose: str, scope: str = "", max_age: timedelta | None = None) -> Subscriber:
@@ -50,7 +52,7 @@ def token_read(*, token: str, purpose: str, scope: str = "", max_age: timedelta 
     if purpose == "confirm" and max_age is None:
         max_age = CONFIRM_MAX_AGE
     try:
-        payload = signing.loads(token, salt=_salt(purpose, scope), max_age=max_age)
+        payload = signing.loads(token, salt=purpose_salt(purpose, scope), max_age=max_age)
     except signing.SignatureExpired:
         raise TokenExpired("this link has expired") from None
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
@@ -58,7 +60,7 @@ def token_read(*, token: str, purpose: str, scope: str = "", max_age: timedelta 
     if not (isinstance(payload, list) and len(payload) == 2 and isinstance(payload[0], int)):
         raise TokenInvalid("this link is not valid")
     subscriber = Subscriber.objects.filter(pk=payload[0]).first()
-    if subscriber is None or _fingerprint(subscriber.email) != payload[1]:
+    if subscriber is None or email_fingerprint(subscriber.email) != payload[1]:
         raise TokenInvalid("this link is no longer valid")
     return subscriber
 

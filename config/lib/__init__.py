@@ -1,2 +1,3 @@
 """Small helpers both apps use: admin pieces, paging, the audit log, database
-lookups and a cache counter. Nothing here imports ``newsletter`` or ``subscribers``."""
+lookups, a cache counter, building emails and inlining their CSS, retry
+waits. Nothing here imports ``newsletter`` or ``subscribers``."""

@@ -13,7 +13,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from newsletter.models import Delivery
-from subscribers.models import Subscriber
+from newsletter.selectors import editions_papers
+from subscribers.models import ProviderEvent, Subscriber
 
 # What mailbox providers enforce: spam complaints should stay under 0.1% of
 # delivered mail and must never reach 0.3% (Gmail and Yahoo sender rules).
@@ -107,8 +108,6 @@ def daily_bounces_and_complaints(
     """Hard bounces and spam complaints per day in [start, end), as the
     provider reported them (one per event, dated when we received it) —
     what mailbox providers' rate thresholds are about."""
-    from subscribers.models import ProviderEvent
-
     kinds = [ProviderEvent.Kind.HARD_BOUNCE, ProviderEvent.Kind.COMPLAINT]
     rows = _per_day(
         ProviderEvent.objects.filter(kind__in=kinds), "received_at", start, end,
@@ -218,8 +217,6 @@ def top_clicked_papers(*, edition, limit: int = 10) -> list[tuple]:
     events on its deliveries; providers without click tracking report none).
     Links to a paper's page, abstract, PDF or code all count for the paper.
     Two queries: clicks grouped by link, then the papers they name."""
-    from subscribers.models import ProviderEvent
-
     per_link = (
         ProviderEvent.objects.filter(kind=ProviderEvent.Kind.CLICKED, delivery__edition=edition)
         .exclude(click_url="")
@@ -227,7 +224,7 @@ def top_clicked_papers(*, edition, limit: int = 10) -> list[tuple]:
         .annotate(n=Count("pk"))
         .order_by()
     )
-    papers = {p.arxiv_id: p for p in edition.papers()}
+    papers = {p.arxiv_id: p for p in editions_papers(first=edition.date, last=edition.date)}
     by_repo = {p.github_repo.rstrip("/").lower(): p.arxiv_id for p in papers.values() if p.github_repo}
     clicks: dict[str, int] = {}
     for row in per_link:

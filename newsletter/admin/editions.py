@@ -10,7 +10,8 @@ from config.lib.admin import (
 )
 from newsletter.admin.edition_page import EditionPagesMixin
 from newsletter.admin.preview import EditionPreviewMixin
-from newsletter.models import Edition, Paper
+from newsletter.models import Edition
+from newsletter.selectors import papers_visible
 
 
 @admin.register(Edition)
@@ -26,7 +27,7 @@ class EditionAdmin(EditionPreviewMixin, EditionPagesMixin, admin.ModelAdmin):
         return ["date", "status", "published_at"] if obj else ["status", "published_at"]
 
     def get_queryset(self, request):
-        papers = Paper.objects.filter(featured_on=OuterRef("date"), hidden=False)
+        papers = papers_visible().filter(featured_on=OuterRef("date"))
         return (
             super()
             .get_queryset(request)

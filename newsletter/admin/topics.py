@@ -13,6 +13,7 @@ from config.lib.admin import (
 from newsletter.admin.dashboard import topics_reader_counts
 from newsletter.models import PaperTopic, Topic
 from newsletter.tagging.corrections import corrections_by_topic
+from newsletter.tasks import topics_retag_later
 
 
 class TopicFilter(admin.SimpleListFilter):
@@ -86,8 +87,6 @@ class TopicAdmin(admin.ModelAdmin):
         return f"{c.removed} removed · {c.added} added · precision {precision}"
 
     def save_model(self, request, obj, form, change):
-        from newsletter.tagging import topics_retag_later
-
         super().save_model(request, obj, form, change)
         # Existing papers follow a new topic or a change in what it matches;
         # the re-tag runs on the worker once this save has committed.

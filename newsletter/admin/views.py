@@ -8,7 +8,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from newsletter.admin import dashboard
 from newsletter.admin.charts import Threshold, svg_bars
 from newsletter.models import Delivery, Edition, WorkerPing
-from newsletter.ops import worker_last_seen, worker_ping_request
+from newsletter.selectors import worker_last_seen
+from newsletter.tasks import worker_ping_request
 
 
 @staff_member_required

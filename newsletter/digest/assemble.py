@@ -9,6 +9,7 @@ from html import escape
 
 from django.core.mail import EmailMultiAlternatives
 
+from config.lib.emails import message_build
 from newsletter.digest.links import token_minter
 from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import EditionParts, Fillable, MailConfig
@@ -203,25 +204,18 @@ def digest_message(
     edition: str, delivery_id: int | None,
 ) -> EmailMultiAlternatives:
     """The message object with its list headers, tags, metadata and bulk options."""
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=mail.from_email,
-        to=[reader.email],
+    metadata = {"edition": edition, "subscriber_id": str(reader.pk)}
+    if delivery_id is not None:
+        metadata["delivery_id"] = str(delivery_id)
+    return message_build(
+        subject=subject, text=text, html=html, to=reader.email, from_email=mail.from_email,
         headers={
             "List-Unsubscribe": links.list_unsubscribe,
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
             "List-Id": mail.list_id,
         },
+        tags=[DIGEST_TAG], metadata=metadata, options=mail.bulk_options,
     )
-    message.attach_alternative(html, "text/html")
-    message.tags = [DIGEST_TAG]
-    message.metadata = {"edition": edition, "subscriber_id": str(reader.pk)}
-    if delivery_id is not None:
-        message.metadata["delivery_id"] = str(delivery_id)
-    for name, value in mail.bulk_options:
-        setattr(message, name, value)
-    return message
 
 
 def digest_assemble(

@@ -17,7 +17,8 @@ from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, Selection, digest_select, keywords_parse, selection_frozen
 from newsletter.digest.send import NOTHING_NEW
 from newsletter.feedback.learning import tastes_for
-from newsletter.models import Delivery, Paper
+from newsletter.models import Delivery
+from newsletter.selectors import papers_visible
 from subscribers.models import Subscriber
 
 
@@ -97,9 +98,9 @@ def edition_page(*, day: date) -> dict | None:
         "day": day,
         "note": pool.note,
         "items": [{"card": paper_card(p), "pinned": p.pinned} for p in pool.papers],
-        "previous": Paper.objects.filter(featured_on__lt=day, hidden=False)
+        "previous": papers_visible().filter(featured_on__lt=day)
         .order_by("-featured_on").values_list("featured_on", flat=True).first(),
-        "next": Paper.objects.filter(featured_on__gt=day, hidden=False)
+        "next": papers_visible().filter(featured_on__gt=day)
         .order_by("featured_on").values_list("featured_on", flat=True).first(),
     }
 

@@ -21,6 +21,7 @@ from django.db.models import Count, Max, Q
 from newsletter.digest.ranking import paper_attention, paper_boost, paper_recency, topic_weight
 from newsletter.feedback.taste import Postings, author_key, paper_features, postings_build
 from newsletter.models import Edition, Paper, PaperLinks, PaperTopic, Topic
+from newsletter.selectors import editions_papers
 from newsletter.tagging.match import TextIndex
 
 POOLS_KEPT = 4
@@ -161,20 +162,11 @@ class EditionPool:
         return value
 
 
-def _edition_order(paper: Paper):
-    return (not paper.pinned, -paper.upvotes, -paper.num_comments, paper.arxiv_id)
-
-
-def papers_visible(*, first: date, last: date):
-    """Visible papers of the editions from ``first`` to ``last`` (inclusive)."""
-    return Paper.objects.filter(
-        featured_on__gte=first, featured_on__lte=last, hidden=False, withdrawn_at__isnull=True
-    )
-
-
 def pool_fingerprint(*, first: date, last: date) -> tuple:
     """Changes whenever anything a digest shows changes: three small queries."""
-    papers = papers_visible(first=first, last=last).aggregate(n=Count("pk"), changed=Max("updated_at"))
+    papers = editions_papers(first=first, last=last).order_by().aggregate(
+        n=Count("pk"), changed=Max("updated_at")
+    )
     links = PaperTopic.objects.filter(
         paper__featured_on__gte=first, paper__featured_on__lte=last
     ).aggregate(n=Count("pk"), newest=Max("pk"))
@@ -219,7 +211,7 @@ def pool_paper(
 
 def pool_load(*, first: date, last: date, fingerprint: tuple = ()) -> EditionPool:
     """Read the editions' visible papers and topics from the database (4 queries)."""
-    rows = sorted(papers_visible(first=first, last=last), key=_edition_order)
+    rows = list(editions_papers(first=first, last=last))
     links: dict[int, list[tuple[int, str, float, bool]]] = {}
     for link in (
         PaperTopic.objects.filter(paper__in=[p.pk for p in rows], topic__active=True)

@@ -18,6 +18,7 @@ from anymail.exceptions import AnymailError
 from django.core.mail import EmailMultiAlternatives, get_connection
 
 from config.lib.audit import editorial_log
+from config.lib.emails import message_build
 from config.mail import bulk_message_options
 from newsletter.digest.assemble import digest_assemble, digest_values, reader_links
 from newsletter.digest.build import digest_for
@@ -163,18 +164,14 @@ def preview_test_copy(*, preview: Preview, to: str) -> EmailMultiAlternatives:
     original = preview.message
     headers = {k: v for k, v in original.extra_headers.items() if k not in READER_ONLY_HEADERS}
     headers[TEST_HEADER] = "1"
-    message = EmailMultiAlternatives(
-        subject=TEST_SUBJECT_PREFIX + original.subject, body=original.body,
-        from_email=original.from_email, to=[to], headers=headers,
+    (html, _mimetype), = original.alternatives
+    return message_build(
+        subject=TEST_SUBJECT_PREFIX + original.subject, text=original.body, html=html, to=to,
+        from_email=original.from_email, headers=headers, tags=[TEST_TAG],
+        metadata={"test": "1", "edition": preview.edition.date.isoformat()},
+        # The same stream as the digests (e.g. Postmark's broadcast stream).
+        options=bulk_message_options().items(),
     )
-    for content, mimetype in original.alternatives:
-        message.attach_alternative(content, mimetype)
-    message.tags = [TEST_TAG]
-    message.metadata = {"test": "1", "edition": preview.edition.date.isoformat()}
-    # The same stream as the digests (e.g. Postmark's broadcast stream).
-    for name, value in bulk_message_options().items():
-        setattr(message, name, value)
-    return message
 
 
 def digest_test_send(*, preview: Preview, editor, connection=None) -> str:

@@ -13,7 +13,6 @@ checks both paths agree.
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -25,8 +24,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from premailer import Premailer
 
+from config.lib.emails import css_inline
 from config.mail import bulk_message_options
 from newsletter.digest.pool import EditionPool, PoolPaper
 from newsletter.digest.text import html_ascii
@@ -48,15 +47,8 @@ inline_runs = 0
 def _inline(html: str) -> str:
     global inline_runs
     inline_runs += 1
-    return html_ascii(Premailer(
-        html,
-        base_url=None,
-        remove_classes=False,  # the dark-mode and phone @media rules select by class
-        strip_important=False,
-        disable_validation=True,
-        allow_network=False,
-        cssutils_logging_level=logging.CRITICAL,
-    ).transform(pretty_print=False))
+    # ASCII only (unlike the account emails): these parts are joined per reader.
+    return html_ascii(css_inline(html))
 
 
 @dataclass(frozen=True, slots=True)

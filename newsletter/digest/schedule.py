@@ -29,8 +29,8 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from newsletter.models import Delivery, Edition, Paper
-from newsletter.selectors import latest_edition_date
+from newsletter.models import Delivery, Edition
+from newsletter.selectors import latest_edition_date, papers_visible
 from subscribers.models import Subscriber
 from subscribers.suppression import suppressed_among
 
@@ -134,7 +134,7 @@ def deliveries_plan(
     """
     now = now or timezone.now()
     if edition_date is not None:
-        if not Paper.objects.filter(featured_on=edition_date, hidden=False).exists():
+        if not papers_visible().filter(featured_on=edition_date).exists():
             return Plan(edition=None, reason=f"the edition of {edition_date:%Y-%m-%d} has no visible papers")
         edition, _ = Edition.objects.get_or_create(date=edition_date)
     else:

@@ -7,71 +7,42 @@ late upvotes do not reshuffle it), assemble, then claim the row with a
 conditional UPDATE (pending -> sending) just before handing the message to
 the provider. Whoever loses the claim sends nothing. (``sender_pool`` does the
 claiming in groups and keeps many messages in flight, one reused connection
-per sending thread.) What happens next:
+per sending thread.) Accepted -> sent, with the provider's message id; what
+a failure means (retry later, refused, failed) is in ``failures``.
 
-* accepted            -> sent, with the provider's message id
-* transient failure   -> back to pending with ``next_attempt_at`` (exponential
-  (network, timeout,     backoff with jitter, at least the provider's
-  429, 5xx)              Retry-After); after DIGEST_MAX_ATTEMPTS, failed
-* recipient refused   -> failed ("rejected: <provider's reason>"), address suppressed
-* anything else       -> failed with the error; never retried blindly
-
-A worker killed between claim and answer leaves the row ``sending``; the
-sweep ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
+A worker killed between claim and answer leaves the row ``sending``;
+``stale_deliveries_settle`` ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
 (it may have gone out, so it is never sent again).
-
-A read timeout, or a connection dropped after the request was written, is
-ambiguous: the provider may have accepted the message and failed to answer
-(the fault tests show it: a retry then sends a second digest). The provider
-API has no idempotency key, and its message search is not immediately
-consistent, so nothing can tell a retry it is safe: such a digest ends
-``failed`` / "ambiguous: ..." (it may have gone out), like an interrupted
-one. Only failures where the request certainly never left (connection
-refused, connect timeout) and answers the provider did give (429, 5xx) are
-retried.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import smtplib
-import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email.utils import parsedate_to_datetime
 
-import requests
-from anymail.exceptions import (
-    AnymailAPIError,
-    AnymailError,
-    AnymailInvalidAddress,
-    AnymailRecipientsRefused,
-)
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from urllib3.exceptions import ClosedPoolError, MaxRetryError, NewConnectionError
 
 from config.lib.lookups import pg_array
 from newsletter.digest.assemble import digest_assemble
-from newsletter.digest.history import REFUSED_PREFIX, readers_history
+from newsletter.digest.failures import INTERRUPTED, delivery_finish
+from newsletter.digest.history import readers_history
 from newsletter.digest.pool import EditionPool, pool_get
 from newsletter.digest.render import parts_get
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
+from newsletter.digest.sender_pool import Window, hand_back
 from newsletter.feedback.learning import tastes_for
 from newsletter.models import Delivery
-from subscribers.models import Subscriber, Suppression
-from subscribers.suppression import suppressed_among, suppression_add
+from subscribers.models import Subscriber
+from subscribers.suppression import suppressed_among
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "interrupted"
-AMBIGUOUS = "ambiguous"
-RECORD_SENT_ATTEMPTS = 6  # about 17 s of waiting in all
 SWEEP_LIMIT = 100_000
 NOTHING_NEW = "nothing new for this reader in this edition"
 S = Delivery.Status
@@ -94,101 +65,6 @@ class ChunkOutcome:
         self.failed += other.failed
         self.busy += other.busy
         self.deferred.update(other.deferred)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    kind: str  # "transient", "rejected" or "failed"
-    reason: str
-    retry_after: float | None = None
-    stop_chunk: bool = False  # the provider wants us to slow down
-    suppress: str | None = None  # Suppression.Reason for a refused recipient
-
-
-def _provider_message(exc: AnymailError) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            body = response.json()
-        except ValueError:
-            return (response.text or "")[:300]
-        if isinstance(body, list) and body:
-            body = body[0]
-        if isinstance(body, dict):
-            code = body.get("ErrorCode")
-            message = str(body.get("Message", ""))
-            return f"ErrorCode {code}: {message}" if code is not None else message
-    return str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-
-
-def _retry_after(exc: AnymailError) -> float | None:
-    response = getattr(exc, "response", None)
-    raw = response.headers.get("Retry-After") if response is not None else None
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, (parsedate_to_datetime(raw) - timezone.now()).total_seconds())
-    except (TypeError, ValueError):
-        return None
-
-
-def _never_sent(cause: BaseException) -> bool:
-    """True when requests failed before the request could reach the
-    provider: no connection was made, so a retry cannot duplicate."""
-    if isinstance(cause, requests.ConnectTimeout):
-        return True
-    inner = cause.args[0] if isinstance(cause, requests.ConnectionError) and cause.args else None
-    if isinstance(inner, ClosedPoolError):
-        return True
-    return isinstance(inner, MaxRetryError) and isinstance(inner.reason, NewConnectionError)
-
-
-def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
-    """What a send exception means for the Delivery."""
-    if isinstance(exc, AnymailRecipientsRefused):
-        status = getattr(getattr(message, "anymail_status", None), "recipients", {}).get(email)
-        kind = getattr(status, "status", "rejected")
-        suppress = Suppression.Reason.INVALID if kind == "invalid" else Suppression.Reason.BOUNCED
-        return Verdict("rejected", f"{REFUSED_PREFIX}: {_provider_message(exc)}", suppress=suppress)
-    if isinstance(exc, AnymailInvalidAddress):
-        return Verdict("rejected", f"{REFUSED_PREFIX}: invalid address", suppress=Suppression.Reason.INVALID)
-    if isinstance(exc, AnymailAPIError):
-        code = exc.status_code
-        if code is None:  # network error or timeout: the request never got an answer
-            cause = exc.__cause__ or exc
-            if _never_sent(cause):
-                return Verdict("transient", f"network: {cause.__class__.__name__}")
-            # No email twice beats a digest lost: see the module docstring.
-            return Verdict("failed", f"{AMBIGUOUS}: {cause.__class__.__name__} after the request was sent "
-                                     "(may have been delivered; not retried)")
-        if code == 429:
-            return Verdict(
-                "transient", f"rate limited: {_provider_message(exc)}",
-                retry_after=_retry_after(exc), stop_chunk=True,
-            )
-        if code >= 500 or code == 408:
-            return Verdict("transient", f"provider error {code}", retry_after=_retry_after(exc))
-        if 200 <= code < 300:
-            # Accepted, but the answer made no sense: it may have gone out.
-            reason = f"unreadable provider answer (may have been sent): {_provider_message(exc)}"
-            return Verdict("failed", reason)
-        return Verdict("failed", f"{REFUSED_PREFIX} by provider ({code}): {_provider_message(exc)}")
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return Verdict("rejected", f"{REFUSED_PREFIX}: {exc.recipients}", suppress=Suppression.Reason.INVALID)
-    if isinstance(exc, (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError)):
-        return Verdict("transient", f"network: {exc.__class__.__name__}")
-    return Verdict("failed", f"could not send: {exc.__class__.__name__}: {exc}")
-
-
-def retry_delay(*, attempts: int, retry_after: float | None = None) -> float:
-    """Exponential backoff with jitter (half to full), never sooner than the
-    provider's Retry-After."""
-    ceiling = min(settings.DIGEST_RETRY_MAX_SECONDS, settings.DIGEST_RETRY_BASE_SECONDS * 2 ** (attempts - 1))
-    return max(ceiling * random.uniform(0.5, 1.0), retry_after or 0.0)
 
 
 @dataclass(slots=True)
@@ -234,16 +110,6 @@ def _ineligible(row: Row, suppressed: set[str]) -> str:
     return ""
 
 
-def _finish(delivery, status: str, *, reason: str = "", error: str = "", **extra) -> bool:
-    """Move a row (a Delivery or a Row) to a final state, only from the state we left it in."""
-    frm = S.SENDING if delivery.status == S.SENDING else S.PENDING
-    return bool(
-        Delivery.objects.filter(pk=delivery.pk, status=frm).update(
-            status=status, reason=reason[:200], error=error[:4000], updated_at=timezone.now(), **extra
-        )
-    )
-
-
 def _skip_many(ids: list[int], reason: str) -> list[int]:
     """Pending rows among ``ids`` -> skipped with ``reason``, in one statement."""
     if not ids:
@@ -272,7 +138,7 @@ def _eligible(rows: list[Row], outcome: ChunkOutcome) -> list[Row]:
             reason = _ineligible(row, suppressed)
             if not reason:
                 ready.append(row)
-            elif _finish(row, S.SKIPPED, reason=reason):
+            elif delivery_finish(row=row, status=S.SKIPPED, reason=reason):
                 outcome.skipped.append(row.pk)
     return ready
 
@@ -330,7 +196,8 @@ class _Assembler:
             )
         except Exception as exc:  # a bug must not leave the row pending forever
             log.exception("could not assemble delivery %s", row.pk)
-            if _finish(row, S.FAILED, reason=f"could not assemble: {exc.__class__.__name__}", error=str(exc)):
+            reason = f"could not assemble: {exc.__class__.__name__}"
+            if delivery_finish(row=row, status=S.FAILED, reason=reason, error=str(exc)):
                 outcome.failed.append(row.pk)
             return None
         picked = [pool.papers[p.index].arxiv_id for p in selection.picks]
@@ -345,8 +212,6 @@ def deliveries_send(*, delivery_ids: list[int]) -> ChunkOutcome:
     provider, so no digest is sent twice. Deliveries whose retry time has not
     come are reported as deferred, untouched. Sends mail.
     """
-    from newsletter.digest.sender_pool import Window, hand_back
-
     outcome = ChunkOutcome()
     now = timezone.now()
     # By key alone, the status checked here: the key is the one index that
@@ -392,59 +257,17 @@ def deliveries_send(*, delivery_ids: list[int]) -> ChunkOutcome:
     return outcome
 
 
-def database_retrying(write, *, what: str) -> None:
-    """Run ``write`` (an idempotent database write), riding out a database
-    restart of a few seconds: were the record of an accepted digest lost,
-    the sweep would end a delivered digest as interrupted (the
-    Postgres-restart fault test showed it)."""
-    for attempt in range(RECORD_SENT_ATTEMPTS):
-        try:
-            write()
-            return
-        except (OperationalError, InterfaceError):
-            # Inside a transaction a fresh connection would lose it: give up.
-            if attempt == RECORD_SENT_ATTEMPTS - 1 or db_connection.in_atomic_block:
-                raise
-            log.warning("%s: the database is away, writing it again", what)
-            db_connection.close()  # the next query opens a fresh connection
-            time.sleep(min(0.5 * 2**attempt, 5.0))
-
-
-def _record_failure(
-    delivery: Row, verdict: Verdict, exc: Exception, attempts: int, outcome
-) -> datetime | None:
-    error = f"{verdict.reason}\n{exc}"
-    if verdict.kind == "transient" and attempts < settings.DIGEST_MAX_ATTEMPTS:
-        delay = retry_delay(attempts=attempts, retry_after=verdict.retry_after)
-        retry_at = timezone.now() + timedelta(seconds=delay)
-        Delivery.objects.filter(pk=delivery.pk, status=S.SENDING).update(
-            status=S.PENDING, next_attempt_at=retry_at, error=error[:4000], updated_at=timezone.now()
-        )
-        outcome.deferred[delivery.pk] = retry_at
-        log.info("delivery %s: %s; retry at %s", delivery.pk, verdict.reason, retry_at)
-        return retry_at if verdict.stop_chunk else None
-    reason = verdict.reason
-    if verdict.kind == "transient":
-        reason = f"gave up after {attempts} attempts: {verdict.reason}"
-    if _finish(delivery, S.FAILED, reason=reason, error=error):
-        outcome.failed.append(delivery.pk)
-    if verdict.suppress:
-        suppression_add(email=delivery.email, reason=verdict.suppress, detail=verdict.reason)
-    log.warning("delivery %s failed: %s", delivery.pk, reason)
-    return None
-
-
 @dataclass
-class Sweep:
+class Settled:
     interrupted: int = 0
-    requeued: list[int] = field(default_factory=list)
+    requeued: list[int] = field(default_factory=list)  # for the caller to enqueue again
 
 
-def deliveries_sweep(*, now: datetime | None = None) -> Sweep:
+def stale_deliveries_settle(*, now: datetime | None = None) -> Settled:
     """End stale ``sending`` rows as failed/interrupted (their worker died
     between claim and answer: the message may have gone out, so it is never
     sent again), and return pending rows whose task was lost so the caller
-    enqueues them again. Idempotent."""
+    enqueues them again (the ``deliveries_sweep`` task does). Idempotent."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT_SECONDS)
     interrupted = Delivery.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
@@ -465,4 +288,4 @@ def deliveries_sweep(*, now: datetime | None = None) -> Sweep:
         Delivery.objects.filter(pk__any_of=batch, status=S.PENDING).update(updated_at=now)
     if interrupted or requeue:
         log.warning("sweep: %s interrupted, %s re-enqueued", interrupted, len(requeue))
-    return Sweep(interrupted=interrupted, requeued=requeue)
+    return Settled(interrupted=interrupted, requeued=requeue)

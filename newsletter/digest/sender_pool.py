@@ -56,6 +56,15 @@ from django.dispatch import receiver
 from django.utils import timezone
 
 from config.lib.lookups import pg_array
+from newsletter.digest.failures import (
+    INTERRUPTED,
+    Verdict,
+    database_retrying,
+    delivery_finish,
+    failure_classify,
+    failure_record,
+    retry_delay,
+)
 from newsletter.digest.ratelimit import send_limiter_get
 from newsletter.models import Delivery
 
@@ -72,7 +81,7 @@ class Attempt:
     item: object  # send.Prepared
     sent: int = 0
     exc: Exception | None = None
-    verdict: object = None  # send.Verdict
+    verdict: Verdict | None = None
     not_tried: bool = False  # the window stopped before this one went out
 
 
@@ -169,8 +178,6 @@ def record_and_claim(*, accepted: dict[int, str], selections: dict[int, tuple[li
     record survives a database restart of a few seconds (``database_retrying``);
     a claim in the same statement is then simply made again: a claim that did
     not commit changed nothing."""
-    from newsletter.digest.send import database_retrying
-
     claimed: set[int] = set()
     what = f"{len(accepted)} accepted digests"
 
@@ -217,8 +224,6 @@ def _sent_statement(accepted: dict[int, str]) -> tuple[str, list]:
     """Every accepted message of a batch -> sent, with its message id. A very
     slow answer may have let the sweep end the row as interrupted meanwhile;
     the provider did accept it, so it is recorded as sent."""
-    from newsletter.digest.send import INTERRUPTED
-
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = db.ops.adapt_datetimefield_value(timezone.now())
     with_v, source, params = _values_source(list(accepted.items()), columns={"id": "bigint", "mid": "text"})
@@ -319,8 +324,6 @@ class Window:
 
     # A job for a sending thread.
     def _deliver(self, item, connection_get) -> None:
-        from newsletter.digest.send import Verdict
-
         try:
             attempt = self._attempt(item, connection_get)
         except Exception as exc:  # the chunk's thread waits for an answer to every claimed digest
@@ -332,8 +335,6 @@ class Window:
             self._enough.set()
 
     def _attempt(self, item, connection_get) -> Attempt:
-        from newsletter.digest.send import failure_classify, retry_delay
-
         if self.stopped.is_set():
             return Attempt(item, not_tried=True)
         if self._limiter is not None:
@@ -410,16 +411,17 @@ class Window:
     def _recorded(self, answered: list[Attempt], accepted: list[Attempt]) -> None:
         """The answers of a batch whose accepted messages were just recorded
         as sent: failures are recorded one by one, as a single send would be."""
-        from newsletter.digest.send import _finish, _record_failure
-
         self.outcome.sent += [a.item.row.pk for a in accepted]
         for attempt in answered:
             row = attempt.item.row
             if attempt.not_tried:
                 self.untried.append(row.pk)
             elif attempt.exc is not None:
-                stop = _record_failure(row, attempt.verdict, attempt.exc, row.attempts + 1, self.outcome)
+                stop = failure_record(row=row, verdict=attempt.verdict, exc=attempt.exc,
+                                      attempts=row.attempts + 1, outcome=self.outcome)
                 if stop is not None:
                     self.stop_until = max(self.stop_until or stop, stop)
-            elif not attempt.sent and _finish(row, S.FAILED, reason="the email backend did not send it"):
+            elif not attempt.sent and delivery_finish(
+                row=row, status=S.FAILED, reason="the email backend did not send it"
+            ):
                 self.outcome.failed.append(row.pk)

@@ -7,7 +7,6 @@ ingestion adds no dependency.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import logging
@@ -17,10 +16,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from django.conf import settings
 
+from config.lib.http import backoff_seconds, retry_after_seconds
 from newsletter.ingest.records import DocumentError, SourceError
 
 log = logging.getLogger(__name__)
@@ -68,32 +67,18 @@ class Throttle:
         self._last = self._clock()
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    """``Retry-After`` is either seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
-
-
 def http_retry_delay(*, attempt: int, retry_after: str | None = None) -> float:
     """Seconds to wait before retry number ``attempt`` (1, 2, ...):
     exponential backoff from ``INGEST_HTTP_BACKOFF_SECONDS``, at least what the
     server asked for in ``Retry-After``, never more than
     ``INGEST_HTTP_BACKOFF_MAX_SECONDS``."""
-    delay = float(settings.INGEST_HTTP_BACKOFF_SECONDS) * 2 ** (attempt - 1)
-    asked = _retry_after_seconds(retry_after)
-    if asked is not None:
-        delay = max(delay, asked)
-    return min(delay, float(settings.INGEST_HTTP_BACKOFF_MAX_SECONDS))
+    ceiling = float(settings.INGEST_HTTP_BACKOFF_MAX_SECONDS)
+    delay = backoff_seconds(
+        attempt=attempt, base=float(settings.INGEST_HTTP_BACKOFF_SECONDS), ceiling=ceiling,
+        retry_after=retry_after_seconds(retry_after),
+    )
+    # Ingestion sleeps in the worker: not even the server gets a longer wait.
+    return min(delay, ceiling)
 
 
 def _snippet(body: bytes, limit: int = 200) -> str:

@@ -122,7 +122,7 @@ def paper_tag(*, paper: Paper, topics: list[Topic] | None = None) -> set[int]:
     return set(auto.values_list("topic_id", flat=True))
 
 
-def papers_retag(*, topic_ids: Iterable[int] | None = None, chunk: int = 500) -> int:
+def papers_retag_all(*, topic_ids: Iterable[int] | None = None, chunk: int = 500) -> int:
     """Re-tag every paper for ``topic_ids`` (all topics when None), e.g. after
     an editor added a topic or changed its keywords. Only automatic links of
     those topics change; editor decisions stay. Works in chunks, each in its
@@ -141,12 +141,3 @@ def papers_retag(*, topic_ids: Iterable[int] | None = None, chunk: int = 500) ->
             return changed
         changed += _papers_apply(papers=papers, topics=topics, scope=scope)
         last_pk = papers[-1].pk
-
-
-def topics_retag_later(*, topic_ids: list[int]) -> None:
-    """Re-tag existing papers for these topics in the background, once the
-    current transaction has committed (the worker must see the new keywords)."""
-    from newsletter.tasks import topics_retag
-
-    ids = sorted(set(topic_ids))
-    transaction.on_commit(lambda: topics_retag.delay(ids))

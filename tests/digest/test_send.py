@@ -11,7 +11,7 @@ from django.db import connection
 from bench.fake_provider import FakePostmark
 from newsletter.digest import sender_pool
 from newsletter.digest.schedule import deliveries_plan
-from newsletter.digest.send import deliveries_send, deliveries_sweep
+from newsletter.digest.send import deliveries_send, stale_deliveries_settle
 from newsletter.models import Delivery, Paper
 from subscribers.models import Suppression
 from subscribers.suppression import is_suppressed, suppression_add
@@ -342,9 +342,9 @@ def test_sweep_ends_a_stale_send_as_interrupted_and_it_is_never_sent_again(fake,
     # A worker claimed it and died before recording the provider's answer.
     Delivery.objects.filter(pk=ids[0]).update(status=S.SENDING, claimed_at=T0, attempts=1)
     with at(T0 + timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT_SECONDS - 1)):
-        assert deliveries_sweep().interrupted == 0
+        assert stale_deliveries_settle().interrupted == 0
     with at(T0 + timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT_SECONDS + 1)):
-        assert deliveries_sweep().interrupted == 1
+        assert stale_deliveries_settle().interrupted == 1
         deliveries_send(delivery_ids=ids)
     delivery = Delivery.objects.get()
     assert (delivery.status, delivery.reason) == (S.FAILED, "interrupted")
@@ -357,8 +357,8 @@ def test_sweep_hands_back_pending_digests_whose_task_was_lost(settings):
     with at(T0):
         ids = plan()
     with at(T0 + timedelta(seconds=settings.DIGEST_PENDING_REQUEUE_SECONDS + 1)):
-        assert deliveries_sweep().requeued == ids
-        assert deliveries_sweep().requeued == []  # touched: not handed out again at once
+        assert stale_deliveries_settle().requeued == ids
+        assert stale_deliveries_settle().requeued == []  # touched: not handed out again at once
 
 
 def test_a_mail_server_that_cannot_be_reached_defers_the_chunk_and_loses_nothing(settings):

@@ -4,7 +4,7 @@ import pytest
 
 from config.celery import app
 from newsletter.models import PaperTopic, Topic
-from newsletter.tagging import paper_tag, papers_retag, topics_choose, topics_score
+from newsletter.tagging import paper_tag, papers_retag_all, topics_choose, topics_score
 from newsletter.tagging.match import keyword_items, keyword_parse, stem
 from tests.conftest import VENV_BIN, broker_purge, wait_for
 from tests.factories import paper_make
@@ -102,7 +102,7 @@ def test_editor_choices_stick_through_retagging():
     PaperTopic.objects.create(paper=paper, topic=surveys, origin=PaperTopic.Origin.EDITOR, score=1)
 
     paper_tag(paper=paper)
-    papers_retag()
+    papers_retag_all()
 
     assert "speculative-decoding" not in slugs(paper)
     assert "surveys" in slugs(paper)
@@ -118,7 +118,7 @@ def test_retag_follows_new_keywords_and_retired_topics_but_keeps_editor_links():
     # Weighted to stand next to the paper's own topic (the relative cut).
     Topic.objects.filter(pk=topic.pk).update(keywords="BPE^3, byte-level^2, draft model^6")
 
-    changed = papers_retag(topic_ids=[topic.pk])
+    changed = papers_retag_all(topic_ids=[topic.pk])
 
     assert changed == 1  # the draft-model paper gained the topic
     assert "tokenizers" in slugs(other)
@@ -130,7 +130,7 @@ def test_retag_follows_new_keywords_and_retired_topics_but_keeps_editor_links():
 
     PaperTopic.objects.filter(paper=other, topic=topic).update(origin=PaperTopic.Origin.EDITOR)
     Topic.objects.filter(pk=topic.pk).update(active=False)
-    papers_retag(topic_ids=[topic.pk])
+    papers_retag_all(topic_ids=[topic.pk])
 
     assert "tokenizers" not in slugs(tokenizer_paper)  # retired: automatic links go
     assert "tokenizers" in slugs(other)  # but the editor's stays

@@ -20,7 +20,7 @@ from subscribers.tokens import (
     PURPOSES,
     TokenExpired,
     TokenInvalid,
-    _fingerprint,
+    email_fingerprint,
     token_make,
     token_read,
 )
@@ -117,7 +117,7 @@ def test_any_cut_or_changed_token_is_refused(reader, data, purpose):
 def test_tokens_signed_with_another_key_are_refused(reader, settings, key, purpose):
     if key == settings.SECRET_KEY:
         return
-    payload = [reader.pk, _fingerprint(reader.email)]
+    payload = [reader.pk, email_fingerprint(reader.email)]
     forged = signing.dumps(payload, key=key, salt=f"daily-papers.{purpose}", compress=True)
 
     with pytest.raises(TokenInvalid):
@@ -139,7 +139,8 @@ def test_a_token_only_works_for_its_own_purpose(reader, made_for, used_for):
 def test_links_for_another_purpose_or_another_key_get_the_link_problem_page(reader, purpose):
     other_purpose = next(p for p in PURPOSES if p != purpose)
     wrong_purpose = token_make(subscriber=reader, purpose=other_purpose)
-    wrong_key = signing.dumps([reader.pk, _fingerprint(reader.email)], key="another-secret-key-" + "x" * 40,
+    wrong_key = signing.dumps([reader.pk, email_fingerprint(reader.email)],
+                              key="another-secret-key-" + "x" * 40,
                               salt=f"daily-papers.{purpose}", compress=True)
     genuine = token_make(subscriber=reader, purpose=purpose)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from newsletter.models import Topic
-from newsletter.tagging import papers_retag
+from newsletter.tagging import papers_retag_all
 
 
 class Command(BaseCommand):
@@ -20,5 +20,5 @@ class Command(BaseCommand):
             if unknown:
                 raise CommandError(f"no topic with slug {', '.join(unknown)}")
             topic_ids = list(found.values())
-        changed = papers_retag(topic_ids=topic_ids)
+        changed = papers_retag_all(topic_ids=topic_ids)
         self.stdout.write(f"re-tagged: {changed} papers changed")
