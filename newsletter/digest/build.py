@@ -16,7 +16,7 @@ from newsletter.digest.render import mail_config, paper_card, parts_get, pool_la
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, Selection, digest_select, keywords_parse, selection_frozen
 from newsletter.digest.send import NOTHING_NEW
-from newsletter.models import Delivery, Paper
+from newsletter.models import Delivery
 from subscribers.models import Subscriber
 
 
@@ -84,22 +84,6 @@ def _items(pool: EditionPool, picks) -> list[dict]:
         {"card": paper_card(pool.papers[p.index]), "why": p.why, "pinned": pool.papers[p.index].pinned}
         for p in picks
     ]
-
-
-def edition_page(*, day: date) -> dict | None:
-    """Context for the public page of an edition, or None if it has no papers."""
-    pool = pool_get(first=day, last=day)
-    if not pool.papers:
-        return None
-    return {
-        "day": day,
-        "note": pool.note,
-        "items": [{"card": paper_card(p), "pinned": p.pinned} for p in pool.papers],
-        "previous": Paper.objects.filter(featured_on__lt=day, hidden=False)
-        .order_by("-featured_on").values_list("featured_on", flat=True).first(),
-        "next": Paper.objects.filter(featured_on__gt=day, hidden=False)
-        .order_by("featured_on").values_list("featured_on", flat=True).first(),
-    }
 
 
 def reader_page(*, subscriber: Subscriber, day: date) -> dict:

@@ -137,6 +137,11 @@ PUBLIC_ROUTES = {
     "", "healthz/", "subscribe/", "subscribe/check-your-inbox/", "confirm/resend/", "confirm/<str:token>/",
     "preferences/<str:token>/", "preferences/<str:token>/export/", "preferences/<str:token>/erase/",
     "unsubscribe/<str:token>/", "digests/<isodate:day>/", "digests/<isodate:day>/<str:token>/",
+    # The reader's site: pages, feeds (the private one behind its signed token), robots, sitemaps.
+    "week/<isoweek:period>/", "month/<month:period>/", "papers/<arxiv:arxiv_id>/", "topics/",
+    "topics/<slug:slug>/", "topics/<slug:slug>/feed/", "topics/<slug:slug>/feed/rss/", "search/",
+    "search/feed/", "search/feed/rss/", "feed/", "feed/rss/", "feed/<str:token>/", "feed/<str:token>/rss/",
+    "robots.txt", "favicon.ico", "sitemap.xml", "sitemap-<section>.xml",
 }
 
 

@@ -1,0 +1,72 @@
+"""A paper's related papers: the digest's relevance, with the paper standing
+in for the reader.
+
+    relevance = sum over shared topics of ranking.topic_weight(the other
+                paper's tag)                     (1..2 each, 2 if an editor set it)
+              + KEYWORD_WEAK x words the two titles and AI keywords share
+    score     = relevance x ranking.paper_boost(attention, recency 1)
+
+Candidates are the visible papers sharing a topic, featured within
+``WINDOW_DAYS`` of the paper: what was trending around the same time, and a
+bounded amount of work (one query, a few hundred rows).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.db.models import QuerySet
+
+from newsletter.digest.ranking import KEYWORD_WEAK, paper_attention, paper_boost, topic_weight
+from newsletter.models import Paper, PaperTopic
+from newsletter.selectors import papers_public, topic_links_prefetch
+
+WINDOW_DAYS = 21
+RELATED_MAX = 5
+MAX_SHARED_WORDS = 5
+_WORD_RE = re.compile(r"[a-z0-9]{3,}")
+# Words nearly every paper title uses: sharing them says nothing.
+COMMON_WORDS = frozenset({
+    "the", "and", "for", "with", "via", "from", "into", "towards", "toward", "using", "based", "large",
+    "language", "model", "models", "learning", "efficient", "effective", "scalable", "new", "novel",
+    "approach", "method", "methods", "framework", "study", "analysis", "data", "training", "deep",
+    "neural", "network", "networks", "task", "tasks", "improving", "improved", "better", "beyond",
+    "through", "can", "are", "our", "its", "their", "when", "what", "how", "your", "you", "all", "any",
+    "more", "than", "not",
+})
+
+
+def words_of(title: str, keywords) -> frozenset[str]:
+    text = " ".join([title or "", *[str(k) for k in (keywords or [])]]).lower()
+    return frozenset(_WORD_RE.findall(text)) - COMMON_WORDS
+
+
+def related_papers(*, paper: Paper, limit: int = RELATED_MAX) -> list[Paper]:
+    """Up to ``limit`` visible papers like ``paper``, best first, with their
+    topics prefetched. ``paper.topic_links`` must be loaded (3 queries)."""
+    topic_ids = [link.topic_id for link in paper.topic_links]
+    if not topic_ids or paper.featured_on is None:
+        return []
+    window = timedelta(days=WINDOW_DAYS)
+    candidates: QuerySet = papers_public().filter(
+        featured_on__gte=paper.featured_on - window, featured_on__lte=paper.featured_on + window
+    ).exclude(pk=paper.pk)
+    rows = PaperTopic.objects.filter(topic_id__in=topic_ids, paper__in=candidates).values_list(
+        "paper_id", "score", "origin", "paper__title", "paper__ai_keywords",
+        "paper__upvotes", "paper__num_comments", "paper__github_stars",
+    )
+    mine = words_of(paper.title, paper.ai_keywords)
+    relevance: dict[int, float] = {}
+    boosts: dict[int, float] = {}
+    for paper_id, score, origin, title, keywords, upvotes, comments, stars in rows:
+        weight = topic_weight(score=score, by_editor=origin == PaperTopic.Origin.EDITOR)
+        if paper_id not in relevance:
+            shared = len(mine & words_of(title, keywords))
+            weight += KEYWORD_WEAK * min(shared, MAX_SHARED_WORDS)
+            attention = paper_attention(upvotes=upvotes, num_comments=comments, github_stars=stars)
+            boosts[paper_id] = paper_boost(attention=attention, recency=1.0)
+        relevance[paper_id] = relevance.get(paper_id, 0.0) + weight
+    best = sorted(relevance, key=lambda pk: (-relevance[pk] * boosts[pk], pk))[:limit]
+    by_pk = Paper.objects.prefetch_related(topic_links_prefetch()).in_bulk(best)
+    return [by_pk[pk] for pk in best]
