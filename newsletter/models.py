@@ -187,7 +187,8 @@ class PaperTopic(models.Model):
         EDITOR = "editor", "Editor"
 
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE)
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    # Indexed with the paper below: a topic's papers come from the index alone.
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_index=False)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.AUTO)
     score = models.FloatField(default=0.0, help_text="Tagger confidence; 1.0 for editor choices.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -196,6 +197,7 @@ class PaperTopic(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["paper", "topic"], name="uniq_paper_topic"),
         ]
+        indexes = [models.Index(fields=["topic", "paper"], name="papertopic_topic_paper_idx")]
 
     def __str__(self):
         return f"{self.paper.arxiv_id} · {self.topic.slug} ({self.origin})"

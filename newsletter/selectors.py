@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, F, Max, Prefetch, QuerySet, Subquery
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from newsletter.models import Edition, Paper, PaperTopic, Topic
@@ -30,9 +30,14 @@ EDITION_ORDER = (
 )
 
 
+def public_q(prefix: str = "") -> Q:
+    """Papers any visitor may see: not hidden by an editor, not withdrawn
+    (``prefix``: the path to the paper from another model, e.g. "paper__")."""
+    return Q(**{f"{prefix}hidden": False, f"{prefix}withdrawn_at__isnull": True})
+
+
 def papers_public() -> QuerySet[Paper]:
-    """Papers any visitor may see: not hidden by an editor, not withdrawn."""
-    return Paper.objects.filter(hidden=False, withdrawn_at__isnull=True)
+    return Paper.objects.filter(public_q())
 
 
 def topic_links_prefetch() -> Prefetch:

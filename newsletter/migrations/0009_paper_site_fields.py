@@ -2,6 +2,7 @@
 
 import django.contrib.postgres.indexes
 import django.contrib.postgres.search
+import django.db.models.deletion
 from django.db import migrations, models
 
 # The search vector, weighted: title A; AI keywords and authors B; AI summary
@@ -82,4 +83,13 @@ class Migration(migrations.Migration):
             index=django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='paper_search_idx'),
         ),
         migrations.RunPython(search_trigger_create, search_trigger_drop),
+        migrations.AddIndex(
+            model_name='papertopic',
+            index=models.Index(fields=['topic', 'paper'], name='papertopic_topic_paper_idx'),
+        ),
+        migrations.AlterField(
+            model_name='papertopic',
+            name='topic',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='newsletter.topic'),
+        ),
     ]

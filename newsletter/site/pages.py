@@ -15,6 +15,7 @@ from django.utils import timezone
 from newsletter.models import ARXIV_ID_RE, Edition, Paper, Topic
 from newsletter.selectors import latest_edition_date, papers_public, topic_links_prefetch
 from newsletter.site import listing
+from newsletter.site.cards import cards_of
 from newsletter.site.forms import SearchForm
 from newsletter.site.periods import (
     Period,
@@ -25,7 +26,7 @@ from newsletter.site.periods import (
     week_period,
 )
 from newsletter.site.related import related_papers
-from newsletter.site.search import hits_of, papers_search
+from newsletter.site.search import MAX_RESULTS, highlights, papers_search
 
 
 def _sort_links(sort: str, **params) -> list[dict]:
@@ -57,14 +58,14 @@ def day_page(*, day: date, sort: str) -> dict | None:
     """A day's edition: the note, every visible paper, the days around it;
     None when the day has no visible papers."""
     period = day_period(day)
-    papers = list(listing.day_ordered(period.papers(), sort=sort))
-    if not papers:
+    cards = cards_of(listing.day_ordered(period.papers(), sort=sort))
+    if not cards:
         return None
     previous, following = period_neighbours(period)
     return {
         "period": period,
         "day": day,
-        "papers": papers,
+        "cards": cards,
         "note": Edition.objects.filter(date=day).values_list("note", flat=True).first() or "",
         "previous": previous,
         "next": following,
@@ -82,8 +83,10 @@ def period_page(*, period: Period, sort: str, page: str | None) -> dict | None:
     if not days:
         return None
     previous, following = period_neighbours(period)
-    shown = listing.list_page(listing.period_ordered(period.papers(), sort=sort), number=page)
+    shown = listing.list_page(listing.period_ordered(period.papers(), sort=sort), number=page,
+                              counted=period.papers())
     return {
+        "cards": cards_of(shown.object_list),
         "period": period,
         "days": days,
         "total": sum(n for _, n in days),
@@ -127,7 +130,7 @@ def paper_page(*, paper: Paper) -> dict:
     return {
         "paper": paper,
         "topics": topics,
-        "related": related_papers(paper=paper),
+        "related": cards_of(related_papers(paper=paper)),
         "edition": day_period(day) if day else None,
         "week": week_period(day) if day else None,
         "month": month_period(day) if day else None,
@@ -140,8 +143,9 @@ def topic_page(*, topic: Topic, sort: str, page: str | None) -> dict:
     page at a time. ``InvalidPage`` for a page that does not exist."""
     papers = papers_public().filter(papertopic__topic=topic)
     ordered = listing.topic_ordered(papers, sort=sort, newest_day=latest_edition_date())
-    shown = listing.list_page(ordered, number=page)
+    shown = listing.open_page(ordered, number=page)
     return {
+        "cards": cards_of(shown.object_list),
         "topic": topic,
         "trending_days": listing.TOPIC_TRENDING_DAYS,
         "sort_links": _sort_links(sort),
@@ -162,12 +166,12 @@ def search_page(*, params) -> dict:
     form = SearchForm(params)
     form.is_valid()
     search = form.search()
-    context = {"form": form, "search": search, "search_text": search.text, "hits": [], "page": None}
+    context = {"form": form, "search": search, "search_text": search.text, "cards": [], "page": None}
     if search.empty:
         return context
     matches, ordered = papers_search(search=search, today=timezone.localdate())
     shown = listing.list_page(ordered.prefetch_related(topic_links_prefetch()), number=params.get("page"),
-                              counted=matches)
+                              counted=matches, limit=MAX_RESULTS)
     keep = {
         "q": search.text,
         "topic": search.topic.slug if search.topic else "",
@@ -176,7 +180,7 @@ def search_page(*, params) -> dict:
         "sort": search.sort if search.sort != "relevance" else "",
     }
     context.update(
-        hits=hits_of(papers=list(shown.object_list), search=search),
+        cards=cards_of(shown.object_list, marks=highlights(papers=list(shown.object_list), search=search)),
         capped=shown.paginator.capped,
         feed_query=urlencode({"q": search.text}),
         **_paging(shown, **keep),

@@ -6,9 +6,10 @@ in for the reader.
               + KEYWORD_WEAK x words the two titles and AI keywords share
     score     = relevance x ranking.paper_boost(attention, recency 1)
 
-Candidates are the visible papers sharing a topic, featured within
-``WINDOW_DAYS`` of the paper: what was trending around the same time, and a
-bounded amount of work (one query, a few hundred rows).
+Candidates are the newest visible papers sharing a topic (``CANDIDATE_LINKS``
+topic links) featured no later than ``AFTER_DAYS`` after the paper: what was
+trending around the same time, and a bounded amount of work (a walk down the
+featured-date index, a few hundred rows).
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from django.db.models import QuerySet
-
 from newsletter.digest.ranking import KEYWORD_WEAK, paper_attention, paper_boost, topic_weight
 from newsletter.models import Paper, PaperTopic
-from newsletter.selectors import papers_public, topic_links_prefetch
+from newsletter.selectors import public_q, topic_links_prefetch
 
-WINDOW_DAYS = 21
+CANDIDATE_LINKS = 500
+AFTER_DAYS = 7
 RELATED_MAX = 5
 MAX_SHARED_WORDS = 5
 _WORD_RE = re.compile(r"[a-z0-9]{3,}")
@@ -48,25 +48,25 @@ def related_papers(*, paper: Paper, limit: int = RELATED_MAX) -> list[Paper]:
     topic_ids = [link.topic_id for link in paper.topic_links]
     if not topic_ids or paper.featured_on is None:
         return []
-    window = timedelta(days=WINDOW_DAYS)
-    candidates: QuerySet = papers_public().filter(
-        featured_on__gte=paper.featured_on - window, featured_on__lte=paper.featured_on + window
-    ).exclude(pk=paper.pk)
-    rows = PaperTopic.objects.filter(topic_id__in=topic_ids, paper__in=candidates).values_list(
-        "paper_id", "score", "origin", "paper__title", "paper__ai_keywords",
-        "paper__upvotes", "paper__num_comments", "paper__github_stars",
+    until = paper.featured_on + timedelta(days=AFTER_DAYS)
+    # One row per shared topic, newest papers first: a walk down the
+    # featured-date index, each paper's topics found in the (paper, topic) index.
+    links = (
+        PaperTopic.objects.filter(public_q("paper__"), topic_id__in=topic_ids, paper__featured_on__lte=until)
+        .exclude(paper_id=paper.pk).order_by("-paper__featured_on")
+        .values_list("paper_id", "score", "origin", "paper__title", "paper__ai_keywords", "paper__upvotes",
+                     "paper__num_comments", "paper__github_stars")[:CANDIDATE_LINKS]
     )
     mine = words_of(paper.title, paper.ai_keywords)
     relevance: dict[int, float] = {}
     boosts: dict[int, float] = {}
-    for paper_id, score, origin, title, keywords, upvotes, comments, stars in rows:
-        weight = topic_weight(score=score, by_editor=origin == PaperTopic.Origin.EDITOR)
-        if paper_id not in relevance:
+    for pk, score, origin, title, keywords, upvotes, comments, stars in links:
+        if pk not in relevance:
             shared = len(mine & words_of(title, keywords))
-            weight += KEYWORD_WEAK * min(shared, MAX_SHARED_WORDS)
+            relevance[pk] = KEYWORD_WEAK * min(shared, MAX_SHARED_WORDS)
             attention = paper_attention(upvotes=upvotes, num_comments=comments, github_stars=stars)
-            boosts[paper_id] = paper_boost(attention=attention, recency=1.0)
-        relevance[paper_id] = relevance.get(paper_id, 0.0) + weight
+            boosts[pk] = paper_boost(attention=attention, recency=1.0)
+        relevance[pk] += topic_weight(score=score, by_editor=origin == PaperTopic.Origin.EDITOR)
     best = sorted(relevance, key=lambda pk: (-relevance[pk] * boosts[pk], pk))[:limit]
     by_pk = Paper.objects.prefetch_related(topic_links_prefetch()).in_bulk(best)
     return [by_pk[pk] for pk in best]

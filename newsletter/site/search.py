@@ -11,7 +11,9 @@ trigger, migration 0009) in web-search syntax (``websearch_to_tsquery``:
             x 0.5 ^ (days since featured / 365) half the weight per year of age
 
 so the best match leads, and among equal matches the upvoted and the recent
-ones do.
+ones do. A query matching more than ``RANKED_MATCHES`` papers (a common
+word) ranks its newest ``RANKED_MATCHES`` matches: reading every match's
+vector to rank it cost most of a second for a word in most papers.
 
 Elsewhere (SQLite on a laptop) a simpler search: every word or "phrase" must
 appear in one of the fields, -word excludes, "or" is ignored; papers with
@@ -24,13 +26,14 @@ turns only the markers into ``<mark>`` tags, so no paper text is ever markup.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, DateField, F, Func, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, DateField, F, FloatField, Func, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce, Power
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -38,12 +41,17 @@ from django.utils.safestring import SafeString, mark_safe
 from newsletter.digest.ranking import ATTENTION_WEIGHT
 from newsletter.ingest.records import text_clean
 from newsletter.models import Paper, Topic
-from newsletter.selectors import papers_public, topic_links_prefetch
+from newsletter.selectors import papers_public
 from newsletter.site.listing import NEWEST, NEWEST_ORDER, attention_sql
 
 CONFIG = "english"
 MAX_QUERY_CHARS = 200
 HALF_LIFE_DAYS = 365.0
+RANKED_MATCHES = 500
+# A query the planner expects to match more papers than this is "common".
+COMMON_MATCHES = 5000
+# No one reads past a thousand results; counting stops there too.
+MAX_RESULTS = 1000
 SNIPPET_CHARS = 300
 # Private-use characters: ts_headline and the fallback put them around
 # matched words; nothing else in the output becomes markup.
@@ -109,7 +117,7 @@ def _days_since(today: date):
     featured = Coalesce(F("featured_on"), Value(today, output_field=DateField()))
     # date - date is a number of days on PostgreSQL.
     return Func(Value(today, output_field=DateField()), featured, arg_joiner=" - ",
-                template="(%(expressions)s)", output_field=IntegerField())
+                template="(%(expressions)s)::double precision", output_field=FloatField())
 
 
 def _tsquery(search: Search) -> SearchQuery:
@@ -126,7 +134,27 @@ def _postgres(search: Search, *, today: date) -> tuple[QuerySet, QuerySet]:
         * (Value(1.0) + Value(ATTENTION_WEIGHT) * attention_sql())
         * Power(Value(0.5), _days_since(today) / Value(HALF_LIFE_DAYS))
     )
-    return matches, matches.annotate(score=score).order_by("-score", *NEWEST_ORDER)
+    # Ranking reads every match's vector: for a common word, tens of
+    # thousands. Only the newest RANKED_MATCHES are ranked (recency weighs
+    # in the score anyway), found the cheaper of two ways: for a common
+    # query, walking the featured-date index meets them within a few
+    # thousand rows; for a rarer one the GIN index finds every match and
+    # they are sorted by date (an expression, so the planner does not walk
+    # the date index testing row after row).
+    if _estimated_rows(matches) >= COMMON_MATCHES:
+        by_date = matches.order_by("-featured_on")
+    else:
+        by_date = matches.order_by(Coalesce(F("featured_on"), Value(date.min)).desc())
+    newest = by_date.values("pk")[:RANKED_MATCHES]
+    ranked = Paper.objects.filter(pk__in=newest).annotate(score=score).order_by("-score", *NEWEST_ORDER)
+    return matches, ranked
+
+
+def _estimated_rows(matches: QuerySet) -> float:
+    """The planner's estimate of how many papers match (from the vector
+    column's statistics): no row is read."""
+    plan = json.loads(matches.order_by().explain(format="json"))
+    return plan[0]["Plan"]["Plan Rows"]
 
 
 def search_terms(text: str) -> tuple[list[str], list[str]]:
@@ -184,13 +212,6 @@ def papers_search(*, search: Search, today: date) -> tuple[QuerySet, QuerySet]:
     return _fallback(search)
 
 
-@dataclass(frozen=True)
-class Hit:
-    paper: Paper
-    title_html: SafeString
-    snippet_html: SafeString
-
-
 def _python_marks(text: str, terms: list[str]) -> str:
     if not terms:
         return text
@@ -207,11 +228,11 @@ def _python_snippet(text: str, terms: list[str]) -> str:
     return ("…" if start else "") + snippet + ("…" if start + SNIPPET_CHARS < len(text) else "")
 
 
-def hits_of(*, papers: list[Paper], search: Search) -> list[Hit]:
-    """The page's papers with their title and a snippet highlighted (one
-    query on PostgreSQL: ``ts_headline`` for the page only)."""
+def highlights(*, papers: list[Paper], search: Search) -> dict[int, tuple[SafeString, SafeString]]:
+    """Paper pk -> its title and a snippet with the matches marked (one
+    query on PostgreSQL: ``ts_headline`` for the page's papers only)."""
     if not papers:
-        return []
+        return {}
     if connection.vendor == "postgresql":
         query = _tsquery(search)
         options = {"config": CONFIG, "start_sel": MARK_START, "stop_sel": MARK_STOP}
@@ -231,9 +252,4 @@ def hits_of(*, papers: list[Paper], search: Search) -> list[Hit]:
             p.pk: (_python_marks(p.title, wanted), _python_marks(_python_snippet(p.abstract, wanted), wanted))
             for p in papers
         }
-    return [Hit(paper=p, title_html=marked_html(marked[p.pk][0]), snippet_html=marked_html(marked[p.pk][1]))
-            for p in papers]
-
-
-def with_topics(papers: QuerySet) -> QuerySet:
-    return papers.prefetch_related(topic_links_prefetch())
+    return {pk: (marked_html(title), marked_html(snippet)) for pk, (title, snippet) in marked.items()}

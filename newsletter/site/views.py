@@ -43,19 +43,21 @@ def home(request: HttpRequest) -> HttpResponse:
     if len(messages.get_messages(request)):
         context = (pages.day_page(day=day, sort=sort) if day else None) or {}
         return render(request, "newsletter/day.html", {**context, "front": True})
+    packed = _accepts_gzip(request)
     key = f"front-page:{day}:{sort}:{fingerprint}"
-    cached = cache.get(key)
-    if cached is None:
+    # The plain and the compressed page are kept apart: a visit fetches one.
+    body = cache.get(f"{key}:{'gzip' if packed else 'plain'}")
+    if body is None:
         context = (pages.day_page(day=day, sort=sort) if day else None) or {}
         html = render_to_string("newsletter/day.html", {**context, "front": True}, request=request).encode()
         # mtime=0: the same bytes for the same page.
-        cached = (html, gzip.compress(html, mtime=0))
-        cache.set(key, cached, timeout=FRONT_PAGE_CACHE_SECONDS)
-    if _accepts_gzip(request):
-        response = HttpResponse(cached[1])
+        bodies = {"plain": html, "gzip": gzip.compress(html, mtime=0)}
+        for kind, value in bodies.items():
+            cache.set(f"{key}:{kind}", value, timeout=FRONT_PAGE_CACHE_SECONDS)
+        body = bodies["gzip" if packed else "plain"]
+    response = HttpResponse(body)
+    if packed:
         response["Content-Encoding"] = "gzip"
-    else:
-        response = HttpResponse(cached[0])
     patch_vary_headers(response, ["Accept-Encoding"])
     return response
 

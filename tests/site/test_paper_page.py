@@ -65,7 +65,8 @@ def test_related_papers_share_topics_and_words_best_first(client, paper):
                day=DAY + timedelta(days=2))
     paper_make("2507.00003", topics={"reasoning": 1.0}, title="Plain reasoning")
     paper_make("2507.00004", topics={"code": 8.0}, title="Decoder hybrid gated memory")  # no shared topic
-    paper_make("2507.00005", topics={"architectures": 5.0}, day=DAY - timedelta(days=60))  # too far
+    paper_make("2507.00005", topics={"architectures": 5.0}, title="Hybrid decoder architecture reasoning",
+               day=DAY + timedelta(days=10))  # featured too long after
     paper_make("2507.00006", topics={"architectures": 5.0}, hidden=True)
     paper_make("2507.00007", topics={"architectures": 5.0}, withdrawn_at=timezone.now())
     for n in range(8, 12):

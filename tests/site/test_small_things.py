@@ -56,7 +56,7 @@ def test_every_list_shows_papers_with_the_one_card_template(client, papers, time
     time_machine.move_to("2025-07-11")
     for path in LISTS:
         response = client.get(path)
-        assert "newsletter/_card.html" in [t.name for t in response.templates], path
+        assert "newsletter/_cards.html" in [t.name for t in response.templates], path
         html = response.content.decode()
         card = html[html.index('id="paper-2507.00001"'):]
         card = card[:card.index("</li>")]
