@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from datetime import date
 
-from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from newsletter.models import Edition, Paper, PaperTopic, Topic
@@ -66,17 +69,37 @@ def topics_version() -> str:
     return f"{stats['n']}-{last:.6f}"
 
 
-def front_page_state(*, on_or_before: date | None = None) -> tuple[date | None, str]:
-    """The newest day with visible papers and its fingerprint (its papers and
-    the editor's note), in one query: all the front page needs to know
-    whether its cached copy is current."""
-    limit = on_or_before or timezone.localdate()
-    newest = papers_public().filter(featured_on__lte=limit).order_by("-featured_on").values("featured_on")[:1]
-    note = Edition.objects.filter(date=Subquery(newest)).values("updated_at")[:1]
-    stats = Paper.objects.filter(featured_on=Subquery(newest)).aggregate(
-        day=Max("featured_on"), n=Count("id"), last=Max("updated_at"), note=Max(Subquery(note))
+@functools.cache
+def _front_page_sql() -> str:
+    """The front page's state as SQL, compiled by the ORM once per process:
+    building this query for every visit cost more CPU (~1.3 ms) than all the
+    rest of serving the cached page. Its one parameter is the last day."""
+    newest, params = (
+        papers_public().filter(featured_on__lte=date.min).order_by("-featured_on")
+        .values("featured_on")[:1].query.sql_with_params()
     )
-    if stats["day"] is None:
+    if len(params) != 1:
+        raise RuntimeError(f"the newest-day query has {len(params)} parameters, not 1")
+    quote = connection.ops.quote_name
+    paper, edition = quote(Paper._meta.db_table), quote(Edition._meta.db_table)
+    return (
+        f"WITH newest AS ({newest}) "  # noqa: S608 - table names and ORM-compiled SQL only
+        f"SELECT n.featured_on, COUNT(p.id), MAX(p.updated_at), "
+        f"(SELECT e.updated_at FROM {edition} e WHERE e.date = n.featured_on) "
+        f"FROM newest n JOIN {paper} p ON p.featured_on = n.featured_on GROUP BY n.featured_on"
+    )
+
+
+def front_page_state(*, on_or_before: date | None = None) -> tuple[date | None, str]:
+    """The newest day with visible papers and its fingerprint (its papers,
+    hidden ones included, and the editor's note), in one query: all the
+    front page needs to know whether its cached copy is current."""
+    with connection.cursor() as cursor:
+        cursor.execute(_front_page_sql(), [on_or_before or timezone.localdate()])
+        row = cursor.fetchone()
+    if row is None:
         return None, ""
-    note_stamp = stats["note"].timestamp() if stats["note"] else 0
-    return stats["day"], f"{stats['n']}-{stats['last'].timestamp():.6f}-{note_stamp:.6f}"
+    day, count, last, note = row
+    # SQLite answers computed columns as text; the fingerprint only compares.
+    day = date.fromisoformat(day) if isinstance(day, str) else day
+    return day, hashlib.blake2b(f"{count}|{last}|{note}".encode(), digest_size=12).hexdigest()
