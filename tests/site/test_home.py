@@ -42,7 +42,7 @@ def test_home_shows_counts_and_thumbnails_that_do_not_shift_the_page(client):
                github_repo="https://github.com/org/repo", github_stars=4321,
                thumbnail="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2501.00001.png")
     html = client.get("/").content.decode()
-    assert "▲ 1,234" in html and "💬 7" in html and "Code ★ 4,321" in html
+    assert "▲ 1,234" in html and "7 comments" in html and "Code ★ 4,321" in html
     assert ('<img src="https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/2501.00001.png" alt="" '
             'width="160" height="90" loading="lazy"') in html
 
