@@ -36,19 +36,11 @@ def _days() -> list:
     )
 
 
-class DaysSitemap(_SiteSitemap):
-    def items(self):
-        return [(day_period(day), last) for day, last in _days()]
+class _PeriodsSitemap(_SiteSitemap):
+    """Days, weeks or months with visible papers, last changed when their
+    newest paper did."""
 
-    def location(self, item):
-        return item[0].get_absolute_url()
-
-    def lastmod(self, item):
-        return item[1]
-
-
-class _GroupedDaysSitemap(_SiteSitemap):
-    period_of = staticmethod(week_period)
+    period_of = staticmethod(day_period)
 
     def items(self):
         periods: dict = {}
@@ -64,11 +56,15 @@ class _GroupedDaysSitemap(_SiteSitemap):
         return item[1]
 
 
-class WeeksSitemap(_GroupedDaysSitemap):
+class DaysSitemap(_PeriodsSitemap):
+    period_of = staticmethod(day_period)
+
+
+class WeeksSitemap(_PeriodsSitemap):
     period_of = staticmethod(week_period)
 
 
-class MonthsSitemap(_GroupedDaysSitemap):
+class MonthsSitemap(_PeriodsSitemap):
     period_of = staticmethod(month_period)
 
 

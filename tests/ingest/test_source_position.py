@@ -12,24 +12,19 @@ from newsletter.ingest.records import PaperRecord
 from newsletter.ingest.store import records_store
 from newsletter.models import Paper
 from newsletter.selectors import edition_papers
-from tests.fake_sources import Reply, atom_entry, atom_feed, hf_item, sources_serving
+from tests.fake_sources import Reply, atom_entry, atom_feed, hf_item
+from tests.ingest.test_store import sources  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.django_db
 
 DAY = date(2025, 8, 5)
 
 
-@pytest.fixture
-def sources(settings):
-    with sources_serving(settings, INGEST_HTTP_BACKOFF_SECONDS=0) as pair:
-        yield pair
-
-
 def positions() -> dict[str, int | None]:
     return dict(Paper.objects.values_list("arxiv_id", "source_position"))
 
 
-def test_hugging_faces_list_order_is_kept_across_pages_and_orders_the_day(sources, settings):
+def test_hugging_faces_list_order_is_kept_across_pages_and_orders_the_day(sources, settings):  # noqa: F811
     hf, _ = sources
     settings.HF_PAGE_SIZE = 2
     hf.route("/api/daily_papers", [
@@ -43,7 +38,7 @@ def test_hugging_faces_list_order_is_kept_across_pages_and_orders_the_day(source
     assert [p.arxiv_id for p in edition_papers(day=DAY)] == ["2508.00009", "2508.00001", "2508.00005"]
 
 
-def test_a_later_list_of_the_same_day_moves_a_paper_and_other_sources_do_not(sources):
+def test_a_later_list_of_the_same_day_moves_a_paper_and_other_sources_do_not(sources):  # noqa: F811
     hf, arxiv = sources
     hf.route("/api/daily_papers", [
         Reply(200, [hf_item("2508.00001"), hf_item("2508.00002")]),
