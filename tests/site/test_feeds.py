@@ -181,3 +181,17 @@ def test_the_preferences_page_links_the_private_feed(client):
 def test_a_search_feed_without_words_is_an_empty_feed(client, papers):
     assert feed_read(client.get("/search/feed/")).entries == []
     assert feedparser.parse(client.get("/search/feed/?q=%26%26").content).entries == []
+
+
+def test_hostile_text_in_a_private_feed_is_well_formed_and_inert(client):
+    paper_make("2507.00001", title=f"Yours: {HOSTILE_TITLE}", abstract="<script>alert(1)</script>",
+               authors=["\x0bAda"])
+    reader = reader_make("a@example.org", topics=("reasoning",))
+    Delivery.objects.create(subscriber=reader, edition=Edition.objects.create(date=DAY), status="sent",
+                            paper_ids=["2507.00001"], for_you_count=1)
+
+    path = reader_feed_url(reader).removeprefix("https://papers.example.org")
+    for suffix in ("", "rss/"):
+        feed = feed_read(client.get(path + suffix))
+        assert "<script" not in feed.entries[0].summary
+        assert "A < B & C > D" in html.unescape(feed.entries[0].title)
