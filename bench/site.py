@@ -31,6 +31,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from datetime import UTC, date, datetime, timedelta
@@ -40,6 +41,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/daily_papers_site_bench"
+# Static files and the like, unless VAR_DIR is set; removed at the end.
+SCRATCH = Path(tempfile.gettempdir()) / f"dp-site-bench-{os.getpid()}"
 TARGETS_MS = {
     "paper": 50, "topic": 50, "month": 50, "search_1_word": 100, "search_3_words": 100, "feed_304": 5,
 }
@@ -71,7 +74,7 @@ def django_setup(database_url: str) -> None:
     os.environ.setdefault("SECRET_KEY", "site-bench-" + os.urandom(24).hex())
     os.environ.setdefault("POSTAL_ADDRESS", "Bench address")
     os.environ.setdefault("SITE_URL", "https://papers.example.org")
-    os.environ.setdefault("VAR_DIR", str(Path("/tmp") / f"dp-site-bench-{os.getpid()}"))
+    os.environ.setdefault("VAR_DIR", str(SCRATCH))
     import django
 
     django.setup()
@@ -366,6 +369,7 @@ def main() -> int:
     finally:
         if not args.keep:
             database_drop(args.database_url)
+        shutil.rmtree(SCRATCH, ignore_errors=True)
     print(json.dumps(report, indent=2))
     return 0
 
