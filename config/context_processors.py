@@ -2,4 +2,8 @@ from django.conf import settings
 
 
 def site(request):
-    return {"SITE_NAME": settings.SITE_NAME, "POSTAL_ADDRESS": settings.POSTAL_ADDRESS}
+    return {
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+        "POSTAL_ADDRESS": settings.POSTAL_ADDRESS,
+    }

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.sitemaps",
     "anymail",
     "newsletter",
     "subscribers",
@@ -71,6 +72,10 @@ MIDDLEWARE = [
     # Before anything reads a body: refuses oversized webhook posts.
     "subscribers.provider_events.guard.WebhookGuardMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Compresses pages the views did not (the front page comes compressed
+    # from its cache). After WhiteNoise, which serves static files already
+    # compressed; before anything else that reads or writes the body.
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -2,16 +2,20 @@ from __future__ import annotations
 
 import re
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.ingest.records import surrogates_replaced
 
 # ASCII only: \d would also accept other scripts' digits ("٢٥٠٧.٠٦٦٠٧"), and
 # \Z, unlike $, does not match before a final line break.
-ARXIV_ID_RE = re.compile(
-    r"^(?P<id>\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7})(?:v(?P<v>[1-9]\d{0,3}))?\Z", re.ASCII
-)
+_ARXIV_ID = r"\d{4}\.\d{4,5}|[a-z\-]+(?:\.[A-Z]{2})?/\d{7}"
+ARXIV_ID_RE = re.compile(rf"^(?P<id>{_ARXIV_ID})(?:v(?P<v>[1-9]\d{{0,3}}))?\Z", re.ASCII)
+# The same, for URL patterns (no groups; ARXIV_ID_RE checks what it matched).
+ARXIV_ID_PATTERN = rf"(?:{_ARXIV_ID})(?:v[1-9]\d{{0,3}})?"
 
 
 def split_arxiv_id(raw: str) -> tuple[str, int | None]:
@@ -74,6 +78,12 @@ class PaperLinks:
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
 
+class PaperManager(models.Manager):
+    def get_queryset(self):
+        # The search vector is the database's business: never read it back.
+        return super().get_queryset().defer("search_vector")
+
+
 class Paper(PaperLinks, models.Model):
     class Source(models.TextChoices):
         HF = "hf", "Hugging Face"
@@ -93,6 +103,10 @@ class Paper(PaperLinks, models.Model):
     github_stars = models.PositiveIntegerField(null=True, blank=True)
     project_page = models.URLField(max_length=500, blank=True)
     thumbnail = models.URLField(max_length=500, blank=True)
+    source_position = models.PositiveIntegerField(
+        null=True, blank=True, editable=False,
+        help_text="Place in the source's own (trending) list of the paper's day, 1 first.",
+    )
     ai_summary = models.TextField(blank=True)
     ai_keywords = models.JSONField(default=list, blank=True)
     arxiv_categories = models.JSONField(default=list, blank=True)
@@ -109,12 +123,21 @@ class Paper(PaperLinks, models.Model):
     abstract_edited = models.BooleanField(default=False)
     hidden = models.BooleanField(default=False)
     pinned = models.BooleanField(default=False)
+    # Weighted title > keywords, authors > AI summary > abstract; on
+    # PostgreSQL a trigger keeps it current (migration 0009), elsewhere unused.
+    search_vector = SearchVectorField(null=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = PaperManager()
+
     class Meta:
         ordering = ["-featured_on", "-pinned", "-upvotes", "arxiv_id"]
-        indexes = [models.Index(fields=["featured_on", "hidden"], name="paper_edition_idx")]
+        indexes = [
+            models.Index(fields=["featured_on", "hidden"], name="paper_edition_idx"),
+            # Created on PostgreSQL only (see migration 0009).
+            GinIndex(fields=["search_vector"], name="paper_search_idx"),
+        ]
 
     def __str__(self):
         return f"{self.arxiv_id} {self.title[:80]}"
@@ -133,6 +156,9 @@ class Paper(PaperLinks, models.Model):
                         [surrogates_replaced(v) if isinstance(v, str) else v for v in value])
         super().save(*args, **kwargs)
 
+    def get_absolute_url(self) -> str:
+        return reverse("paper", args=[self.arxiv_id])
+
     @property
     def github_link(self) -> str:
         return web_link(self.github_repo)
@@ -140,6 +166,10 @@ class Paper(PaperLinks, models.Model):
     @property
     def project_link(self) -> str:
         return web_link(self.project_page)
+
+    @property
+    def thumbnail_link(self) -> str:
+        return web_link(self.thumbnail)
 
     def excerpt(self, limit: int = 300) -> str:
         # An abstract the editor rewrote wins over the source's AI summary.
@@ -157,7 +187,8 @@ class PaperTopic(models.Model):
         EDITOR = "editor", "Editor"
 
     paper = models.ForeignKey(Paper, on_delete=models.CASCADE)
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    # Indexed with the paper below: a topic's papers come from the index alone.
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, db_index=False)
     origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.AUTO)
     score = models.FloatField(default=0.0, help_text="Tagger confidence; 1.0 for editor choices.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -166,6 +197,7 @@ class PaperTopic(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["paper", "topic"], name="uniq_paper_topic"),
         ]
+        indexes = [models.Index(fields=["topic", "paper"], name="papertopic_topic_paper_idx")]
 
     def __str__(self):
         return f"{self.paper.arxiv_id} · {self.topic.slug} ({self.origin})"

@@ -1,45 +1,15 @@
+"""A reader's web copy of a digest, and the health check. The public pages
+are in ``newsletter.site``."""
+
 from datetime import date
 
-from django.contrib import messages
-from django.core.cache import cache
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.views.decorators.http import require_safe
 
-from newsletter.digest.build import edition_page, reader_page
-from newsletter.selectors import edition_papers, front_page_state
+from newsletter.digest.build import reader_page
 from subscribers.tokens import TokenInvalid, token_read
-
-# A short life as well: topic renames do not change the fingerprint.
-FRONT_PAGE_CACHE_SECONDS = 60
-
-
-@require_safe
-def home(request):
-    # The front page is the same for every visitor: it is rendered once per
-    # change of the day's papers and served from the cache, so a visit costs
-    # one small query. A visitor with a flash message gets a fresh render.
-    day, fingerprint = front_page_state()
-    context = {"day": day, "papers": edition_papers(day=day) if day else []}
-    if len(messages.get_messages(request)):
-        return render(request, "newsletter/home.html", context)
-    key = f"front-page:{day}:{fingerprint}"
-    html = cache.get(key)
-    if html is None:
-        html = render_to_string("newsletter/home.html", context)
-        cache.set(key, html, timeout=FRONT_PAGE_CACHE_SECONDS)
-    return HttpResponse(html)
-
-
-@require_safe
-def digest_edition(request, day: date):
-    """The public page of an edition: every visible paper, pins first."""
-    context = edition_page(day=day)
-    if context is None:
-        raise Http404("no papers on that day")
-    return render(request, "newsletter/digest.html", context)
 
 
 @require_safe

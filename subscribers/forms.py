@@ -25,6 +25,7 @@ KEYWORD_MAX_CHARS = 60
 HOURS = [(hour, f"{hour:02d}:00") for hour in range(24)]
 # The honeypot's name: plausible to a bot, ignored by browsers' autofill.
 HONEYPOT_FIELD = "leave_empty"
+MAX_TOPICS_ASKED = 30
 
 
 def _check_readable(value: str) -> None:
@@ -221,6 +222,16 @@ class AddressForm(forms.Form):
         error_messages={"invalid": "Please enter a valid email address, like name@example.org."},
         widget=forms.EmailInput(attrs={"autocomplete": "email", "placeholder": "you@example.org"}),
     )
+
+
+def topics_asked(values: list[str]) -> list[str]:
+    """The active topics' slugs named in ``?topics=a,b`` (links from paper
+    and topic pages), to tick them on the signup form; others are ignored."""
+    slugs = {slug.strip() for value in values for slug in value.split(",") if slug.strip()}
+    if not slugs:
+        return []
+    return sorted(Topic.objects.filter(active=True, slug__in=list(slugs)[:MAX_TOPICS_ASKED])
+                  .values_list("slug", flat=True))
 
 
 def honeypot_filled(data) -> bool:

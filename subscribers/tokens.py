@@ -1,5 +1,5 @@
 """Stateless signed links: confirm, preferences, unsubscribe, digest copy,
-feedback on a digest.
+feedback on a digest, and the reader's private feed.
 
 A token carries the subscriber id and a short fingerprint of the address, no
 readable email. Each purpose has its own salt, so a token made for one purpose
@@ -18,7 +18,7 @@ from django.core import signing
 
 from subscribers.models import Subscriber
 
-PURPOSES = ("confirm", "preferences", "unsubscribe", "digest", "feedback")
+PURPOSES = ("confirm", "preferences", "unsubscribe", "digest", "feedback", "feed")
 CONFIRM_MAX_AGE = timedelta(days=7)
 
 

@@ -29,7 +29,7 @@ from newsletter.selectors import topics_version
 from subscribers import services
 from subscribers.consent import consent_wording
 from subscribers.emails import schedule_text
-from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
+from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled, topics_asked
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.tasks import confirmation_enqueue, welcome_enqueue
 from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
@@ -169,13 +169,15 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             return _see_other("subscribe-done")
         status = 400
     else:
-        form = SubscribeForm()
+        picked = topics_asked(request.GET.getlist("topics"))
+        form = SubscribeForm(initial={"topics": picked})
         status = 200
     context = {
         "form": form,
         "consent": consent_wording(),
         "detect_timezone": not form.is_bound,
         "topics_version": None if form.is_bound else topics_version(),
+        "picked_topics": "" if form.is_bound else ",".join(picked),
     }
     return render(request, "subscribers/subscribe.html", context, status=status)
 
@@ -264,6 +266,7 @@ def preferences(request: HttpRequest, token: str, *, subscriber: Subscriber) -> 
         "email": subscriber.email,
         "token": token,
         "unsubscribe_path": reverse("unsubscribe", args=[_token(subscriber, "unsubscribe")]),
+        "feed_path": reverse("feed-reader", args=[_token(subscriber, "feed")]),
     }
     return render(request, "subscribers/preferences.html", context, status=status)
 

@@ -18,7 +18,6 @@ from newsletter.digest.selection import Reader, Selection, digest_select, keywor
 from newsletter.digest.send import NOTHING_NEW
 from newsletter.feedback.learning import tastes_for
 from newsletter.models import Delivery
-from newsletter.selectors import papers_visible
 from subscribers.models import Subscriber
 
 
@@ -87,22 +86,6 @@ def _items(pool: EditionPool, picks) -> list[dict]:
         {"card": paper_card(pool.papers[p.index]), "why": p.why, "pinned": pool.papers[p.index].pinned}
         for p in picks
     ]
-
-
-def edition_page(*, day: date) -> dict | None:
-    """Context for the public page of an edition, or None if it has no papers."""
-    pool = pool_get(first=day, last=day)
-    if not pool.papers:
-        return None
-    return {
-        "day": day,
-        "note": pool.note,
-        "items": [{"card": paper_card(p), "pinned": p.pinned} for p in pool.papers],
-        "previous": papers_visible().filter(featured_on__lt=day)
-        .order_by("-featured_on").values_list("featured_on", flat=True).first(),
-        "next": papers_visible().filter(featured_on__gt=day)
-        .order_by("featured_on").values_list("featured_on", flat=True).first(),
-    }
 
 
 def reader_page(*, subscriber: Subscriber, day: date) -> dict:

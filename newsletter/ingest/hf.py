@@ -159,7 +159,9 @@ def hf_items_parse(
     *, items: list, source: str, report: IngestReport, featured_on: date | None = None, prefix: str = ""
 ) -> list[PaperRecord]:
     """Parse items, skipping (and reporting, by number and id) the malformed
-    ones. Items without a featured date get ``featured_on``."""
+    ones. Items without a featured date get ``featured_on``. Each record
+    keeps its item's number: Hugging Face (and the bundled sample) list a
+    day's papers in trending order, the order of a day after the counts."""
     records = []
     for number, item in enumerate(items, start=1):
         try:
@@ -169,6 +171,7 @@ def hf_items_parse(
             continue
         if record.featured_on is None:
             record.featured_on = featured_on
+        record.source_position = number
         records.append(record)
     return records
 

@@ -75,6 +75,8 @@ class PaperRecord:
     primary_category: str | None = None
     organization: str | None = None
     withdrawn_at: datetime | None = None
+    # Place in the source's list of the featured day (its trending order).
+    source_position: int | None = None
 
 
 @dataclasses.dataclass

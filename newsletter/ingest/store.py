@@ -7,7 +7,8 @@ Merge rules (one row per arXiv id, whatever the source):
   without a version either, so arXiv's v3 is not overwritten by an older copy;
 - counts (upvotes, comments, stars) only go up;
 - the arXiv date comes from arXiv when it has spoken, else from whoever knows;
-- the featured date is set once;
+- the featured date is set once; the place in the source's list of that
+  day follows the latest list of that day;
 - other fields are replaced when the source knows them (None never erases);
 - ``hidden``, ``pinned``, edited titles/abstracts and editor topic choices
   are never touched.
@@ -77,6 +78,10 @@ def _merge(paper: Paper, record: PaperRecord) -> list[str]:
     # the edition it belongs to.
     if record.featured_on and not paper.featured_on:
         put("featured_on", record.featured_on)
+    # A place in the list of another day (a later page that lists it again)
+    # says nothing about the paper's own day.
+    if record.source_position is not None and record.featured_on == paper.featured_on:
+        put("source_position", record.source_position)
     if record.source not in paper.sources:
         put("sources", [*paper.sources, record.source])
     return changed

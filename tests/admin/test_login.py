@@ -269,6 +269,11 @@ PUBLIC_ROUTES = {
     # Feedback: the digest's signed links, and the preferences page's buttons.
     "feedback/<isodate:day>/<str:token>/", "feedback/<isodate:day>/<str:token>/<path:arxiv_id>/<str:vote>/",
     "feedback/learned/<str:token>/reset/", "feedback/learned/<str:token>/follow/",
+    # The reader's site: pages, feeds (the private one behind its signed token), robots, sitemaps.
+    "week/<isoweek:period>/", "month/<month:period>/", "papers/<arxiv:arxiv_id>/", "topics/",
+    "topics/<slug:slug>/", "topics/<slug:slug>/feed/", "topics/<slug:slug>/feed/rss/", "search/",
+    "search/feed/", "search/feed/rss/", "feed/", "feed/rss/", "feed/<str:token>/", "feed/<str:token>/rss/",
+    "robots.txt", "favicon.ico", "sitemap.xml", "sitemap-<section>.xml",
 }
 
 

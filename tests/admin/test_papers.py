@@ -82,8 +82,10 @@ def test_sortable_by_upvotes(admin_client):
 
 def test_pin_and_hide_actions_change_the_edition_page(admin_client, papers):
     edition = edition_make()
-    low = Paper.objects.filter(featured_on=DAY).order_by("upvotes", "-arxiv_id").first()
-    top = Paper.objects.filter(featured_on=DAY).order_by("-upvotes", "arxiv_id").first()
+    # Edition order: upvotes, comments, then the source's own list.
+    day = Paper.objects.filter(featured_on=DAY)
+    low = day.order_by("upvotes", "num_comments", "-source_position").first()
+    top = day.order_by("-upvotes", "-num_comments", "source_position").first()
     url = reverse("admin:newsletter_edition_change", args=[edition.pk])
     before = [p.pk for p in admin_client.get(url).context["papers"]]
     assert before[0] == top.pk and before[-1] == low.pk

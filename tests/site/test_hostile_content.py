@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newsletter.ingest.files import papers_ingest_file
-from newsletter.models import Paper, Topic
+from newsletter.models import Paper, PaperTopic, Topic
 from subscribers.choices import Choices
 from subscribers.emails import confirmation_send, welcome_send
 from subscribers.models import Subscriber
@@ -55,7 +55,7 @@ def hostile_paper(**fields) -> Paper:
         "upvotes": 3,
     }
     values.update(fields)
-    return paper_make("2501.00001", day=timezone.localdate(), **values)
+    return paper_make(values.pop("arxiv_id", "2501.00001"), day=timezone.localdate(), **values)
 
 
 def test_front_page_shows_hostile_paper_text_as_text(client):
@@ -115,17 +115,19 @@ texts = st.one_of(hostile_text, st.sampled_from(HOSTILE_STRINGS))
 # Lone surrogates (as an editor can type them in the admin's JSON): stored as U+FFFD.
 @example(title="0", abstract="", author="\ud800", link="")
 @example(title="0", abstract="", author="", link="\ud800")
-def test_any_paper_text_renders_inert_on_the_front_page(client, title, abstract, author, link):
+def test_any_paper_text_renders_inert_on_the_public_pages(client, title, abstract, author, link):
     with transaction.atomic():
         cache.clear()  # the list is cached by a fingerprint of the day's papers
         paper_make(
-            "2501.00003", day=timezone.localdate(), title=title.replace("\x00", ""),
+            "2501.00003", day=timezone.localdate(), title=title.replace("\x00", "")[:500],
             abstract=abstract.replace("\x00", ""), authors=[author.replace("\x00", "")],
             github_repo=link.replace("\x00", "")[:500],
         )
-        response = client.get("/")
-        assert response.status_code == 200
-        assert_inert_page(response.content.decode())
+        day = timezone.localdate()
+        for path in ("/", "/papers/2501.00003/", f"/month/{day:%Y-%m}/", "/search/?q=0"):
+            response = client.get(path)
+            assert response.status_code == 200, path
+            assert_inert_page(response.content.decode())
         transaction.set_rollback(True)
 
 
@@ -147,6 +149,25 @@ def hostile_topic():
     return Topic.objects.create(
         slug="hostile", name=f"{SCRIPT} {INJECTION}", description=ONERROR, position=99,
     )
+
+
+def test_hostile_paper_and_topic_are_inert_on_every_public_page(client, hostile_topic):
+    paper = hostile_paper(thumbnail="javascript:alert(1)", ai_keywords=[SCRIPT, ONERROR])
+    PaperTopic.objects.create(paper=paper, topic=hostile_topic, score=1.0)
+    other = hostile_paper(arxiv_id="2501.00009", thumbnail="data:image/png;base64,xx")
+    PaperTopic.objects.create(paper=other, topic=hostile_topic, score=1.0)
+    day = timezone.localdate()
+    week = day.isocalendar()
+
+    for path in ("/", f"/digests/{day}/", f"/week/{week.year}-W{week.week:02d}/", f"/month/{day:%Y-%m}/",
+                 "/papers/2501.00001/", "/topics/", "/topics/hostile/", "/search/?q=attention",
+                 f"/search/?q={SCRIPT}", "/subscribe/?topics=hostile"):
+        response = client.get(path)
+        html = response.content.decode()
+        assert response.status_code == 200, path
+        assert_inert_page(html)
+        assert SCRIPT not in html and ONERROR not in html, path
+        assert "<img src=" not in html.replace('<img src="/static/', ""), path  # no non-web thumbnail
 
 
 def test_topic_text_is_inert_on_the_signup_and_preferences_forms(client, hostile_topic):

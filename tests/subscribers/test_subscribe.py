@@ -1,5 +1,7 @@
 """/subscribe/: the signup form, double opt-in request, abuse protection."""
 
+import re
+
 import pytest
 from django.core import mail
 
@@ -319,3 +321,14 @@ def test_topic_changes_show_at_once_on_the_cached_form(client):
     topic.active = False
     topic.save()
     assert 'value="reasoning"' not in client.get("/subscribe/").content.decode()
+
+
+def test_a_link_from_a_paper_or_topic_page_ticks_its_topics(client):
+    def ticked(path: str) -> list[str]:
+        html = client.get(path).content.decode()
+        return re.findall(r'<input type="checkbox" name="topics" value="([\w-]+)"[^>]* checked>', html)
+
+    assert ticked("/subscribe/?topics=reasoning,code") == ["reasoning", "code"]
+    assert ticked("/subscribe/?topics=code&topics=nope,%3Cscript%3E") == ["code"]
+    assert ticked("/subscribe/") == []
+    assert ticked("/subscribe/?topics=reasoning") == ["reasoning"]  # not the cached form of another link
