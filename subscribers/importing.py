@@ -25,6 +25,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.lib.audit import editorial_log_summary
 from newsletter.models import Topic
+from subscribers.addresses import email_normalised
 from subscribers.choices import timezone_names
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppressed_among
@@ -126,6 +127,7 @@ def _row_parse(raw: dict, *, topics: dict[str, Topic]) -> tuple[str, dict, list[
         raise ValueError(f"{email!r} is not a valid email address") from None
     if len(email) > 254:
         raise ValueError("the email is longer than 254 characters")
+    email = email_normalised(email)
     values: dict = {}
     frequency = _cell(raw.get("frequency")).lower()
     if frequency:

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
+from subscribers.addresses import email_key, email_normalised
 from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
@@ -68,10 +69,10 @@ class Signup:
 
 
 def address_checked(email: str) -> str:
-    """The address, stripped, if it is one; else ValueError. ``SubscribeForm``
-    already checks this; callers without a form (imports, the shell) get the
-    same check, so no address with a line break (a header injection) or
-    other junk is ever stored."""
+    """The address in its normalised spelling (``email_normalised``) if it is
+    one; else ValueError. ``SubscribeForm`` already checks this; callers
+    without a form (imports, the shell) get the same check, so no address
+    with a line break (a header injection) or other junk is ever stored."""
     email = (email or "").strip()
     if "\r" in email or "\n" in email or len(email) > 254:
         raise ValueError("an email address must be one line of at most 254 characters")
@@ -79,7 +80,7 @@ def address_checked(email: str) -> str:
         validate_email(email)
     except ValidationError:
         raise ValueError("not an email address") from None
-    return email
+    return email_normalised(email)
 
 
 def _consent_record(*, subscriber: Subscriber, kind: str, ip: str | None, user_agent: str,
@@ -174,7 +175,7 @@ def subscriber_confirmation_resend(*, email: str) -> int | None:
     still outstanding. Anything else changes nothing. Returns the id of the
     reader now owed the email (the caller enqueues it; never shown to the
     visitor), or None. Sends nothing itself."""
-    email = email.strip()
+    email = email_key(email)
     if is_blocked_for_signup(email):
         return None
     with transaction.atomic():
@@ -381,7 +382,7 @@ def _subscriber_locked(email: str) -> Subscriber | None:
     return (
         Subscriber.objects.select_for_update()
         .alias(email_lower=Lower("email"))
-        .filter(email_lower=email.lower())
+        .filter(email_lower=email_key(email))
         .first()
     )
 
