@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 PERSONAL_FIELDS = {
     "confirm": ("confirm_url",),
     "welcome": ("preferences_url", "unsubscribe_url", "schedule", "topics"),
+    "preferences-link": ("preferences_url", "unsubscribe_url"),
 }
 
 
@@ -134,6 +135,26 @@ def welcome_send(*, subscriber: Subscriber) -> bool:
     }
     _send(name="welcome", subscriber=subscriber, personal=personal,
           headers=list_unsubscribe_headers(subscriber=subscriber), bulk=True)
+    return True
+
+
+# Readers a fresh preferences link may go to: an unsubscribed reader may
+# still want to download or delete their data.
+PREFERENCES_LINK_STATUSES = (Subscriber.Status.ACTIVE, Subscriber.Status.UNSUBSCRIBED)
+
+
+def preferences_link_send(*, subscriber: Subscriber) -> bool:
+    """Send a reader a fresh link to their preferences page (the reader asked
+    for it: transactional, no List-Unsubscribe headers; the unsubscribe link
+    is in the footer). Returns False without sending unless the reader is
+    active or unsubscribed and the address is not blocked (a bounce, a
+    complaint, an editor). Sends once per call."""
+    if subscriber.status not in PREFERENCES_LINK_STATUSES or is_blocked_for_signup(subscriber.email):
+        logger.info("preferences link not sent: subscriber %s is not mailable", subscriber.pk)
+        return False
+    personal = {"preferences_url": preferences_url(subscriber),
+                "unsubscribe_url": unsubscribe_url(subscriber)}
+    _send(name="preferences-link", subscriber=subscriber, personal=personal, headers={}, bulk=False)
     return True
 
 

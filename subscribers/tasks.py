@@ -15,6 +15,8 @@ from celery import shared_task
 from django.db import transaction
 
 from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
+from subscribers.emails import preferences_link_send
+from subscribers.models import Subscriber
 from subscribers.provider_events.processing import provider_event_process, provider_events_sweep
 
 logger = logging.getLogger(__name__)
@@ -33,18 +35,27 @@ def send_welcome(subscriber_id: int) -> None:
 
 
 @shared_task(ignore_result=True)
+def send_preferences_link(subscriber_id: int) -> None:
+    """Send the fresh preferences link a reader asked for. Not retried: the
+    reader can press the button again (and is rate-limited)."""
+    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
+    if subscriber is not None:
+        preferences_link_send(subscriber=subscriber)
+
+
+@shared_task(ignore_result=True)
 def sweep() -> None:
     """Run by beat: send confirmation and welcome emails whose task never ran."""
     subscribers_sweep()
 
 
-def _enqueue(task, subscriber_id: int) -> None:
+def _enqueue(task, subscriber_id: int, *, if_lost: str = "the sweep will send it") -> None:
     try:
         task.delay(subscriber_id)
     except Exception:  # broker unreachable: the owed email stays in the database
         logger.warning(
-            "could not enqueue %s for subscriber %s (broker unavailable?); the sweep will send it",
-            task.name, subscriber_id, exc_info=True,
+            "could not enqueue %s for subscriber %s (broker unavailable?); %s",
+            task.name, subscriber_id, if_lost, exc_info=True,
         )
 
 
@@ -52,6 +63,14 @@ def confirmation_enqueue(*, subscriber_id: int) -> None:
     """Enqueue the owed confirmation email once the current transaction
     commits. Never raises for a dead broker: the sweep sends it instead."""
     transaction.on_commit(lambda: _enqueue(send_confirmation, subscriber_id))
+
+
+def preferences_link_enqueue(*, subscriber_id: int) -> None:
+    """Enqueue the preferences link a reader asked for, after commit. Never
+    raises for a dead broker (logged; the reader may ask again)."""
+    transaction.on_commit(
+        lambda: _enqueue(send_preferences_link, subscriber_id, if_lost="not sent; the reader may ask again")
+    )
 
 
 def welcome_enqueue(*, subscriber_id: int) -> None:

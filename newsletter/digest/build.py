@@ -100,7 +100,6 @@ def reader_page(*, subscriber: Subscriber, day: date) -> dict:
         "for_you": _items(pool, digest.selection.for_you),
         "trending": _items(pool, digest.selection.trending),
         "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
-        "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
         **pool_labels(pool),
     }
