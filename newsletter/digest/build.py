@@ -36,10 +36,11 @@ class Digest:
     def reason(self) -> str:
         return NOTHING_NEW if self.empty else ""
 
-    def message(self) -> EmailMultiAlternatives:
+    def message(self, *, placeholder_links: bool = False) -> EmailMultiAlternatives:
+        """The email; with ``placeholder_links`` (previews) no signed link of the reader's."""
         return digest_assemble(
             pool=self.pool, parts=parts_get(pool=self.pool), reader=self.reader, selection=self.selection,
-            delivery_id=self.delivery.pk if self.delivery else None,
+            delivery_id=self.delivery.pk if self.delivery else None, placeholder_links=placeholder_links,
         )
 
 
