@@ -12,6 +12,8 @@ spelling; it is compared without case, as before.
 
 from __future__ import annotations
 
+import contextlib
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.encoding import punycode
@@ -46,6 +48,17 @@ def email_key(email: str) -> str:
         return email_normalised(email).lower()
     except ValueError:
         return (email or "").strip().lower()
+
+
+def address_spellings(email: str) -> set[str]:
+    """The ways an address may have been written down: as given, normalised,
+    and with its domain in Unicode (compare them without case)."""
+    spellings = {(email or "").strip(), email_key(email)}
+    local, _, domain = email_key(email).rpartition("@")
+    if "xn--" in domain:
+        with contextlib.suppress(UnicodeError):
+            spellings.add(f"{local}@{domain.encode('ascii').decode('idna')}")
+    return {s for s in spellings if s}
 
 
 class NormalisedEmailField(forms.EmailField):

@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.lib.audit import editorial_log_erase
 from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
-from subscribers.addresses import email_key, email_normalised
+from subscribers.addresses import address_spellings, email_key, email_normalised
 from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
@@ -360,16 +363,44 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
     }
 
 
+ERASED_TEXT = "[address erased]"
+
+
+def _erased_from(text: str, spellings: Iterable[str]) -> str:
+    for spelling in spellings:
+        text = re.sub(re.escape(spelling), ERASED_TEXT, text, flags=re.IGNORECASE)
+    return text
+
+
 def subscriber_erase(*, subscriber: Subscriber) -> None:
     """Delete the reader and everything attached to it (choices, consent
-    records, deliveries, provider events, which hold the address and the
-    provider's raw payload), keeping only a hashed ``erased`` suppression so the
-    address is never mailed again unless it signs up anew and confirms.
-    Idempotent; an existing stronger suppression (e.g. a bounce) is kept."""
+    records, deliveries, votes), and every trace of the address elsewhere:
+    the provider's events about it or about the reader's messages (they hold
+    the address and the provider's raw payload) are deleted; the suppression
+    rows of the address keep their hash, reason and dates, and lose their
+    free text (a provider's bounce text quotes the address); admin log
+    entries keep who did what to "reader #id", without the address. What
+    stays is a hashed ``erased`` suppression, so the address is never mailed
+    again unless it signs up anew and confirms. Idempotent; an existing
+    stronger suppression (e.g. a bounce) is kept."""
+    digest = email_hash(subscriber.email)
+    spellings = address_spellings(subscriber.email)
     with transaction.atomic():
         suppression_add(email=subscriber.email, reason=Suppression.Reason.ERASED,
                         detail="data erased at the reader's request")
-        ProviderEvent.objects.filter(recipient_hash=email_hash(subscriber.email)).delete()
+        reader = subscriber.pk
+        ProviderEvent.objects.filter(
+            Q(recipient_hash=digest) | Q(subscriber_id=reader) | Q(delivery__subscriber_id=reader)
+        ).delete()
+        Suppression.objects.filter(email_hash=digest).exclude(reason=Suppression.Reason.ERASED).update(
+            detail="details erased with the reader's data"
+        )
+        for suppression in Suppression.objects.filter(email_hash=digest).exclude(lifted_reason=""):
+            lifted = _erased_from(suppression.lifted_reason, spellings)
+            if lifted != suppression.lifted_reason:
+                Suppression.objects.filter(pk=suppression.pk).update(lifted_reason=lifted)
+        editorial_log_erase(model=Subscriber, object_id=subscriber.pk, label=f"reader #{subscriber.pk}",
+                            scrub=lambda text: _erased_from(text, spellings), mentions=spellings)
         Subscriber.objects.filter(pk=subscriber.pk).delete()
     logger.info("subscriber %s erased", subscriber.pk)
 

@@ -18,7 +18,6 @@ do not expire (an unsubscribe link must work from any old email, RFC 8058).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 from datetime import timedelta
@@ -28,7 +27,7 @@ from django.conf import settings
 from django.core import signing
 from django.utils.crypto import salted_hmac
 
-from subscribers.addresses import email_key
+from subscribers.addresses import address_spellings, email_key
 from subscribers.models import Subscriber
 
 PURPOSES = ("confirm", "preferences", "unsubscribe", "digest", "feedback", "feed")
@@ -85,12 +84,7 @@ def _unkeyed_fingerprints(email: str) -> set[str]:
     """The fingerprints links made before keying carry: of the address as
     stored then (a domain may have been stored in Unicode since written in
     IDNA form, see ``subscribers.addresses``)."""
-    spellings = {email.strip().lower()}
-    local, _, domain = email.strip().rpartition("@")
-    if "xn--" in domain.lower():
-        with contextlib.suppress(UnicodeError):
-            spellings.add(f"{local}@{domain.encode('ascii').decode('idna')}".lower())
-    return {hashlib.sha256(s.encode()).hexdigest()[:12] for s in spellings}
+    return {hashlib.sha256(s.lower().encode()).hexdigest()[:12] for s in address_spellings(email)}
 
 
 def purpose_salt(purpose: str, scope: str = "") -> str:

@@ -201,8 +201,7 @@ def digest_test_send(*, preview: Preview, editor, connection=None) -> str:
         raise PreviewError(f"the email backend refused the test ({exc.__class__.__name__}: {exc})") from exc
     if not sent:
         raise PreviewError("the email backend did not send the test")
-    editorial_log(
-        by=editor, objects=[preview.edition],
-        message=f"Sent a test of the digest of {preview.label} to {to}",
-    )
+    # The log names a reader by id: it outlives the reader's address (erasure).
+    who = f"reader #{preview.subscriber.pk}" if preview.subscriber else preview.label
+    editorial_log(by=editor, objects=[preview.edition], message=f"Sent a test of the digest of {who} to {to}")
     return to

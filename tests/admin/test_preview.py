@@ -19,7 +19,7 @@ from bench.fake_provider import FakePostmark
 from newsletter.digest.build import digest_for
 from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
-from subscribers.models import Suppression
+from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
 from subscribers.tokens import PURPOSES, TokenInvalid, token_read
 from tests.digest_support import use_fake_postmark
@@ -213,7 +213,8 @@ def test_send_test_goes_to_the_editor_marked_as_test_with_no_delivery(editor_cli
     assert sent.html == preview.html and sent.text == preview.text
     assert not Delivery.objects.exists()
     entry = LogEntry.objects.get()
-    assert entry.change_message == "Sent a test of the digest of q@example.org to editor@example.org"
+    reader = Subscriber.objects.get(email="q@example.org")
+    assert entry.change_message == f"Sent a test of the digest of reader #{reader.pk} to editor@example.org"
     assert entry.object_id == str(edition.pk)
     shown = editor_client.get(response["Location"])
     assert "A test of the digest of q@example.org was sent to editor@example.org." in shown.content.decode()
