@@ -8,6 +8,8 @@ from subscribers.provider_events.webhooks import tracking_urlpatterns
 
 # Admin is the only authenticated area: throttle password guessing.
 admin.site.login = throttled_login(admin.site.login)
+desk_name = f"{settings.SITE_NAME} · Editor's desk"
+admin.site.site_header = admin.site.site_title = admin.site.index_title = desk_name
 
 # Django's default 400 page is rendered without the request (no site name).
 handler400 = "config.errors.bad_request"
