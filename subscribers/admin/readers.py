@@ -1,5 +1,7 @@
+import copy
 from datetime import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ShowFacets
 from django.db.models import Min
@@ -23,10 +25,32 @@ from subscribers.editorial import (
     subscribers_mark_unsubscribed,
     subscribers_suppress,
 )
+from subscribers.forms import ChoicesForm
 from subscribers.importing import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
 from subscribers.tasks import confirmation_enqueue
+
+
+def _public_field(name: str, **changes) -> forms.Field:
+    """The public form's field: the same choices, checks and messages."""
+    field = copy.deepcopy(ChoicesForm.base_fields[name])
+    for attribute, value in changes.items():
+        setattr(field, attribute, value)
+    return field
+
+
+class ReaderForm(forms.ModelForm):
+    """Weekday names, hours 00-23 and the time zone list, as readers see
+    them; a bad value is an error on its field, not a database constraint."""
+
+    weekday = _public_field("weekday")
+    timezone = _public_field("timezone")
+    send_hour = _public_field("send_hour", label="Send hour", help_text="In the reader's time zone.")
+
+    class Meta:
+        model = Subscriber
+        fields = ["weekday", "timezone", "send_hour"]  # the admin adds its other fields
 
 
 class ConsentInline(admin.TabularInline):
@@ -103,6 +127,7 @@ class SignupMonthFilter(admin.SimpleListFilter):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
+    form = ReaderForm
     list_display = ["email", "status", "frequency", "timezone", "send_hour", "topics_cell", "suppressed",
                     "created_at"]
     list_filter = ["status", ReaderTopicFilter, "frequency", TimezoneFilter, SignupMonthFilter, "paused"]
