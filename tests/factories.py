@@ -73,7 +73,7 @@ def papers_sample(*, day: date = DAY) -> list[Paper]:
 
 
 def edition_make(day: date = DAY, **fields) -> Edition:
-    """The edition of ``day`` with ``fields`` (note, status), made or updated."""
+    """The edition of ``day`` with ``fields`` (its note), made or updated."""
     edition, _ = Edition.objects.update_or_create(date=day, defaults=fields)
     return edition
 

@@ -182,18 +182,6 @@ def dashboard_stats(*, today: date | None = None, days: int = 30) -> Dashboard:
     )
 
 
-def edition_delivery_counts(*, edition) -> dict[str, int]:
-    """Deliveries of one edition per status, in one query on the
-    (edition, status) index."""
-    rows = (
-        Delivery.objects.filter(edition=edition)
-        .values("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {row["status"]: row["n"] for row in rows}
-
-
 def topics_reader_counts() -> dict[int, int]:
     """Active readers per topic id, in one grouped query (a correlated count
     per topic would scan the readers once per topic)."""
