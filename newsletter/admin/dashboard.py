@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from newsletter.admin.charts import Threshold
 from newsletter.models import Delivery
 from subscribers.models import Subscriber
 
@@ -67,6 +68,46 @@ class Dashboard(_Rates):
     @property
     def complaint_level(self) -> str:
         return rate_level(self.complaint_rate, warn=COMPLAINT_WARN, limit=COMPLAINT_MAX)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure per day: a column of the dashboard's day-by-day table and,
+    with a ``unit``, a chart. Adding a figure is a DayStats field (or
+    property), the query that fills it, and an entry in FIGURES."""
+
+    name: str  # the DayStats attribute
+    title: str
+    unit: str = ""  # "": in the table only
+    percent: bool = False
+    color: str = "#c2410c"
+    thresholds: tuple[Threshold, ...] = ()
+    gap: str = ""  # what a day without a value means
+
+    def value(self, day: DayStats) -> float | None:
+        return getattr(day, self.name)
+
+
+FIGURES = [
+    Figure("active", "Active readers", unit="readers"),
+    Figure("confirmations", "New confirmations", unit="readers", color="#2e7d32"),
+    Figure("unsubscribes", "Unsubscribes", unit="readers", color="#8d6e63"),
+    Figure("sent", "Emails sent", unit="emails"),
+    Figure("bounces", "Hard bounces"),
+    Figure(
+        "bounce_rate", "Bounce rate", unit="% of emails sent", percent=True, color="#ef6c00",
+        thresholds=(Threshold(BOUNCE_WARN, "2%: keep under", "#b45309"),
+                    Threshold(BOUNCE_MAX, "5%: providers review the sender", "#c62828")),
+        gap="no emails sent",
+    ),
+    Figure("complaints", "Complaints"),
+    Figure(
+        "complaint_rate", "Complaint rate", unit="% of emails sent", percent=True, color="#ad1457",
+        thresholds=(Threshold(COMPLAINT_WARN, "0.1%: keep under", "#b45309"),
+                    Threshold(COMPLAINT_MAX, "0.3%: never reach", "#c62828")),
+        gap="no emails sent",
+    ),
+]
 
 
 def rate_level(rate: float | None, *, warn: float, limit: float) -> str:
