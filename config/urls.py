@@ -31,7 +31,4 @@ urlpatterns = [
 if settings.DEBUG:
     from config import outbox_views
 
-    urlpatterns += [
-        path("outbox/", outbox_views.outbox_list, name="outbox"),
-        path("outbox/<str:name>/", outbox_views.outbox_message, name="outbox-message"),
-    ]
+    urlpatterns += [path("outbox/", include(outbox_views.urlpatterns))]
