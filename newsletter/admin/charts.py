@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 560, 200
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 8, 22, 26
-_FONT = 13
+_FONT = 14
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,14 @@ def nice_ticks(top: float, *, whole: bool, most: int = 5) -> list[float]:
     count = math.ceil(round(top / step, 9))
     # Rounded so that 3 x 0.001 prints as 0.003, not 0.0030000000000000005.
     return [round(i * step, 12) for i in range(count + 1)]
+
+
+def scale(*, values: Sequence[float | None], thresholds: Sequence[Threshold] = (),
+          percent: bool = False) -> list[float]:
+    """A chart's ticks: up to the largest value and the lowest threshold."""
+    known = [v for v in values if v is not None]
+    lowest_line = min((t.value for t in thresholds), default=0)
+    return nice_ticks(max([*known, lowest_line, 0]), whole=not percent)
 
 
 def format_value(value: float, *, percent: bool, decimals: int = 2) -> str:
@@ -82,9 +90,7 @@ def svg_bars(
     when the scale reaches them."""
     if len(values) != len(labels):
         raise ValueError("values and labels differ in length")
-    known = [v for v in values if v is not None]
-    lowest_line = min((t.value for t in thresholds), default=0)
-    ticks = nice_ticks(max([*known, lowest_line, 0]), whole=not percent)
+    ticks = scale(values=values, thresholds=thresholds, percent=percent)
     top = ticks[-1]
     decimals = _tick_decimals(ticks)
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
@@ -112,7 +118,7 @@ def svg_bars(
                 format_value(tick, percent=percent, decimals=decimals if tick else 0),
             )
         )
-    step = max(1, round(len(values) / 6))
+    step = max(1, round(len(values) / 5))
     for index, (value, label) in enumerate(zip(values, labels, strict=True)):
         x = _LEFT + index * slot
         if value is None:
@@ -165,11 +171,13 @@ def _description(values, labels, title, unit, percent, gap) -> str:
     return text + ". Every day's figure is in the day-by-day table."
 
 
-def legend(thresholds: Sequence[Threshold], *, gap: str = "") -> SafeString:
-    """The threshold lines and the gap mark, explained under a chart."""
+def legend(thresholds: Sequence[Threshold], *, gap: str = "", top: float | None = None) -> SafeString:
+    """The threshold lines and the gap mark, explained under a chart; a line
+    above the chart's ``top`` is named as off the scale."""
     items = format_html_join(
-        "", '<li><span class="dp-key dp-key-line" style="border-color:{}"></span>{}</li>',
-        ((t.color, t.label) for t in thresholds),
+        "", '<li><span class="dp-key dp-key-line" style="border-color:{}"></span>{}{}</li>',
+        ((t.color, t.label, " (above this scale)" if top is not None and t.value > top else "")
+         for t in thresholds),
     )
     if gap:
         items += format_html('<li><span class="dp-key dp-key-gap"></span>{}</li>', gap)

@@ -8,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from newsletter.admin import dashboard
-from newsletter.admin.charts import format_value, legend, svg_bars
+from newsletter.admin.charts import format_value, legend, scale, svg_bars
 from newsletter.models import Delivery, Edition, WorkerPing
 from newsletter.ops import worker_last_seen, worker_ping_request
 
@@ -54,19 +54,18 @@ def dashboard_view(request):
     per figure with a unit, and every figure in the day-by-day table."""
     stats = dashboard.dashboard_stats()
     labels = [f"{d.day:%m-%d}" for d in stats.days]
-    charts = [
-        Chart(
+    charts = []
+    for figure in (f for f in dashboard.FIGURES if f.unit):
+        values = [figure.value(d) for d in stats.days]
+        top = scale(values=values, thresholds=figure.thresholds, percent=figure.percent)[-1]
+        charts.append(Chart(
             figure=figure,
             svg=svg_bars(
-                values=[figure.value(d) for d in stats.days], labels=labels, title=figure.title,
-                unit=figure.unit, percent=figure.percent, thresholds=figure.thresholds,
-                color=figure.color, gap=figure.gap or "no data",
+                values=values, labels=labels, title=figure.title, unit=figure.unit, percent=figure.percent,
+                thresholds=figure.thresholds, color=figure.color, gap=figure.gap or "no data",
             ),
-            legend=legend(figure.thresholds, gap=figure.gap),
-        )
-        for figure in dashboard.FIGURES
-        if figure.unit
-    ]
+            legend=legend(figure.thresholds, gap=figure.gap, top=top),
+        ))
     last_edition = (
         Edition.objects.filter(Exists(Delivery.objects.filter(edition=OuterRef("pk"))))
         .order_by("-date")

@@ -34,7 +34,7 @@ def test_counts_have_whole_number_ticks():
     # The old axis topped these at "2.30".
     svg = svg_bars(values=[0, 1, 2], labels=["a", "b", "c"], title="Confirmations", unit="readers")
     assert _ticks(svg) == ["0", "1", "2"]
-    assert '<text x="4" y="13" text-anchor="start" class="dp-unit">readers</text>' in svg
+    assert '<text x="4" y="14" text-anchor="start" class="dp-unit">readers</text>' in svg
 
 
 def test_rates_have_percentage_ticks_and_threshold_lines():
@@ -71,6 +71,8 @@ def test_legend_names_the_lines_and_the_gap():
     html = legend([Threshold(0.02, "2%: keep under", "#b45309")], gap="no emails sent")
     assert "2%: keep under" in html and "no emails sent" in html and 'style="border-color:#b45309"' in html
     assert legend([]) == ""
+    assert "0.3%: never reach (above this scale)" in legend([Threshold(0.003, "0.3%: never reach", "#c00")],
+                                                          top=0.002)
 
 
 def test_text_is_escaped():

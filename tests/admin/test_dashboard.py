@@ -107,10 +107,14 @@ def test_the_day_by_day_table_holds_every_figure(admin_client, history):
     headings = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
     assert headings == ["Day", "Active readers", "New confirmations", "Unsubscribes", "Emails sent",
                         "Hard bounces", "Bounce rate", "Complaints", "Complaint rate"]
-    row = re.search(r'<th scope="row">2025-08-09</th>(.*?)</tr>', table).group(1)
+    def day_row(day: str) -> str:
+        cells = rf'<th scope="row"><time datetime="{day}">{day}</time></th>(.*?)</tr>'
+        return re.search(cells, table).group(1)
+
+    row = day_row("2025-08-09")
     assert re.findall(r'<td class="dp-num">([^<]*)</td>', row) == ["5", "3", "0", "4", "1", "25.00%", "0",
                                                                    "0.00%"]
-    tenth = re.search(r'<th scope="row">2025-08-10</th>(.*?)</tr>', table).group(1)
+    tenth = day_row("2025-08-10")
     assert re.findall(r'<td class="dp-num">([^<]*)</td>', tenth)[-4:] == ["0", "–", "1", "–"]
 
 
