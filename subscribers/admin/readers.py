@@ -15,11 +15,13 @@ from config.lib.admin import (
     PageAnnotatedChangeList,
     action_confirm_page,
     action_confirmed,
+    address_html,
 )
 from config.lib.paging import EstimatedCountPaginator
 from newsletter.admin.topics import TopicFilter
 from newsletter.models import Delivery
 from subscribers.admin.importing import subscriber_import_view
+from subscribers.choices import WEEKDAYS
 from subscribers.editorial import (
     subscribers_confirmation_resend,
     subscribers_mark_unsubscribed,
@@ -51,6 +53,7 @@ class ReaderForm(forms.ModelForm):
     class Meta:
         model = Subscriber
         fields = ["weekday", "timezone", "send_hour"]  # the admin adds its other fields
+        widgets = {"keywords": forms.TextInput(attrs={"size": 60}), "topics": forms.CheckboxSelectMultiple}
 
 
 class ConsentInline(admin.TabularInline):
@@ -83,6 +86,11 @@ class DeliveryInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# A list row names this many topics and counts the rest.
+TOPICS_SHOWN = 3
+WEEKDAY_NAMES = dict(WEEKDAYS)
 
 
 class ReaderTopicFilter(TopicFilter):
@@ -128,23 +136,25 @@ class SignupMonthFilter(admin.SimpleListFilter):
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
     form = ReaderForm
-    list_display = ["email", "status", "frequency", "timezone", "send_hour", "topics_cell", "suppressed",
-                    "created_at"]
+    list_display = ["address", "status", "schedule", "topics_cell", "suppressed", "joined"]
     list_filter = ["status", ReaderTopicFilter, "frequency", TimezoneFilter, SignupMonthFilter, "paused"]
     search_fields = ["email"]
     search_help_text = "Address or part of it."
-    sortable_by = ["email", "status", "created_at"]
-    filter_horizontal = ["topics"]
+    sortable_by = ["address", "status", "joined"]
     # Status, address and dates change only through the reader's own links,
     # the import, the actions and the provider's reports (see
     # Subscriber.Status), each of which keeps a trail.
     readonly_fields = ["status", "created_at", "updated_at", "confirmation_requested_at",
                        "confirmation_sent_at", "confirmed_at", "welcome_sent_at", "unsubscribed_at",
                        "pending_choices", "suppression", "all_deliveries"]
-    fields = ["email", "status", "suppression", "topics", "keywords", "frequency", "weekday", "timezone",
-              "send_hour", "paused", "created_at", "confirmation_requested_at", "confirmation_sent_at",
-              "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices", "updated_at",
-              "all_deliveries"]
+    fieldsets = [
+        (None, {"fields": ["email", "status", "suppression", "all_deliveries"]}),
+        ("The digest", {"fields": ["topics", "keywords", ("frequency", "weekday"), ("send_hour", "timezone"),
+                                   "paused"]}),
+        ("History", {"fields": ["created_at", "confirmation_requested_at", "confirmation_sent_at",
+                                "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices",
+                                "updated_at"]}),
+    ]
     inlines = [ConsentInline, DeliveryInline]
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
@@ -186,9 +196,31 @@ class SubscriberAdmin(admin.ModelAdmin):
             kwargs["queryset"] = kwargs["queryset"].filter(pk__in=latest[: inline.limit])
         return kwargs
 
+    @admin.display(description="email", ordering="email")
+    def address(self, obj):
+        return address_html(obj.email)
+
+    @admin.display(description="when")
+    def schedule(self, obj):
+        weekly = obj.frequency == Subscriber.Frequency.WEEKLY
+        day = f"{WEEKDAY_NAMES[obj.weekday]}s" if weekly else "daily"
+        return format_html("{} {}<br><small>{}</small>", day, f"{obj.send_hour:02d}:00", obj.timezone)
+
     @admin.display(description="topics")
     def topics_cell(self, obj):
-        return ", ".join(t.slug for t in obj.topics.all()) or "–"
+        names = [t.name for t in obj.topics.all()]  # prefetched
+        if not names:
+            # Selection's rule: no topics and no keywords follows everything.
+            return "keywords only" if obj.keywords.strip() else "every topic"
+        more = len(names) - TOPICS_SHOWN
+        if more > 0:
+            return format_html("{} <small>+{}</small>", ", ".join(names[:TOPICS_SHOWN]), more)
+        return ", ".join(names)
+
+    @admin.display(description="joined", ordering="created_at")
+    def joined(self, obj):
+        day = timezone.localdate(obj.created_at)
+        return format_html('<time datetime="{}">{}</time>', day.isoformat(), day.isoformat())
 
     @admin.display(description="suppressed", boolean=True)
     def suppressed(self, obj):
