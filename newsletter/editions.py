@@ -84,7 +84,8 @@ class EditionProgress:
             return "no visible papers on this date"
         parts = [f"{self.papers:,} paper{'s' if self.papers != 1 else ''}"]
         if not self.curated:
-            return f"{parts[0]}, not curated yet"
+            later = self.state in (State.SENDING, State.SENT)
+            return f"{parts[0]}, {'no pins, hides or note' if later else 'not curated yet'}"
         parts += [f"{n:,} {what}" for n, what in ((self.pinned, "pinned"), (self.hidden, "hidden")) if n]
         if self.note:
             parts.append("note written")
