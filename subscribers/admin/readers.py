@@ -149,7 +149,7 @@ class SubscriberAdmin(admin.ModelAdmin):
                        "pending_choices", "suppression", "all_deliveries"]
     fieldsets = [
         (None, {"fields": ["email", "status", "suppression", "all_deliveries"]}),
-        ("The digest", {"fields": ["topics", "keywords", ("frequency", "weekday"), ("send_hour", "timezone"),
+        ("The digest", {"fields": ["topics", "keywords", "frequency", "weekday", "send_hour", "timezone",
                                    "paused"]}),
         ("History", {"fields": ["created_at", "confirmation_requested_at", "confirmation_sent_at",
                                 "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices",

@@ -324,9 +324,9 @@ def test_walk_through_every_admin_page_and_action(live_server, browser, desk, wi
     page.click("input[name=_continue]")
     page.wait_for_selector(".errorlist")
     walk.shot("reader-errors")
-    # The message sits with its field (Django puts it just above the field's box).
-    send_hour = page.locator(".fieldBox.field-send_hour").locator("xpath=..")
-    assert send_hour.locator(".errorlist").inner_text() == "Pick an hour between 00:00 and 23:00."
+    # The message sits with its field.
+    assert page.locator(".form-row.field-send_hour .errorlist").inner_text() == (
+        "Pick an hour between 00:00 and 23:00.")
     assert page.locator(".errorlist").count() == 1
     page.select_option("#id_send_hour", label="06:00")
     page.click("input[name=_continue]")
