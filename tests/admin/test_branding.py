@@ -36,5 +36,5 @@ def test_the_theme_uses_the_sites_brand_colour(admin_client):
     assert '<link rel="stylesheet" href="/static/css/desk.css">' in html
     desk = (ROOT / "static/css/desk.css").read_text()
     site = (ROOT / "static/css/site.css").read_text()
-    assert re.search(r"--primary:\s*" + _accent(site), desk)
+    assert re.search(r"--primary:\s*light-dark\(" + _accent(site), desk)
     assert re.search(r"--button-bg:\s*" + _accent(site), desk)

@@ -238,6 +238,13 @@ def test_walk_through_every_admin_page_and_action(live_server, browser, desk, wi
     ]
     assert page.locator("#chart-bounce_rate .dp-gap").count() >= 2  # two days without sends
     assert page.locator("#dp-daily tbody tr").count() == 30
+    # The brand's colours, light and dark (Django's theme follows the system here).
+    header = "getComputedStyle(document.querySelector('#header')).backgroundColor"
+    assert page.evaluate(header) == "rgb(154, 52, 18)"
+    page.emulate_media(color_scheme="dark")
+    walk.shot("dashboard-dark")
+    assert page.evaluate(header) == "rgb(67, 20, 7)"
+    page.emulate_media(color_scheme="light")
     walk.go("/admin/worker/", "worker")
     page.click("input[value='Ping the worker now']")
     page.wait_for_load_state()
