@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch, QuerySet
 from django.db.models.functions import Lower
@@ -25,7 +24,7 @@ from django.utils.dateparse import parse_datetime
 
 from config.lib.audit import editorial_log_summary
 from newsletter.models import Topic
-from subscribers.choices import timezone_names
+from subscribers.forms import SubscribeForm
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppressed_among
 
@@ -115,45 +114,39 @@ def _cell(value: str | None) -> str:
     return value
 
 
-def _row_parse(raw: dict, *, topics: dict[str, Topic]) -> tuple[str, dict, list[int], datetime | None]:
-    """Validate one row; raises ValueError with the reason in words."""
-    email = _cell(raw.get("email"))
-    if not email:
-        raise ValueError("the email is empty")
+def _checked(name: str, text: str, *, quote: bool = True):
+    """The cell as the signup form's own field ``name`` cleans it (one
+    definition of each rule), or ValueError naming the column and the form's
+    reason. Addresses are not quoted: reports are kept."""
     try:
-        validate_email(email)
-    except ValidationError:
-        raise ValueError(f"{email!r} is not a valid email address") from None
-    if len(email) > 254:
-        raise ValueError("the email is longer than 254 characters")
-    values: dict = {}
-    frequency = _cell(raw.get("frequency")).lower()
-    if frequency:
-        if frequency not in Subscriber.Frequency.values:
-            allowed = ", ".join(Subscriber.Frequency.values)
-            raise ValueError(f"frequency {frequency!r} is not one of {allowed}")
-        values["frequency"] = frequency
-    for name, low, high in (("weekday", 0, 6), ("send_hour", 0, 23)):
+        return SubscribeForm.base_fields[name].clean(text)
+    except ValidationError as error:
+        shown = f" {text[:40]!r}" if quote else ""
+        raise ValueError(f"{name}{shown}: {' '.join(error.messages)}") from None
+
+
+def _row_parse(raw: dict, *, topics: dict[str, Topic], offered: set[str]
+               ) -> tuple[str, dict, list[int], datetime | None]:
+    """Validate one row; raises ValueError with the reason in words. An empty
+    cell keeps the reader's default; topics and keywords may both be empty
+    (such a reader follows everything). ``offered``: the slugs the signup
+    form offers."""
+    email = _checked("email", _cell(raw.get("email")), quote=False)
+    values: dict = {"keywords": _checked("keywords", _cell(raw.get("keywords")))}
+    for name in ("frequency", "weekday", "timezone", "send_hour"):
         text = _cell(raw.get(name))
+        if name == "frequency":
+            text = text.lower()
+        elif text.isdigit():
+            text = str(int(text))  # "07", as spreadsheets may write it
         if text:
-            if not text.isdigit() or not low <= int(text) <= high:
-                raise ValueError(f"{name} {text!r} is not a whole number from {low} to {high}")
-            values[name] = int(text)
-    zone = _cell(raw.get("timezone"))
-    if zone:
-        if zone not in timezone_names():
-            raise ValueError(f"time zone {zone!r} is unknown (use names like Europe/Paris)")
-        values["timezone"] = zone
-    keywords = _cell(raw.get("keywords"))
-    if len(keywords) > 1000:
-        raise ValueError("keywords are longer than 1000 characters")
-    values["keywords"] = keywords
+            values[name] = _checked(name, text)
     topic_ids = []
     for slug in _cell(raw.get("topics")).replace(";", " ").replace(",", " ").replace("|", " ").split():
         topic = topics.get(slug.lower())
         if topic is None:
-            raise ValueError(f"topic {slug!r} does not exist (use topic slugs such as 'reasoning')")
-        if not topic.active:
+            raise ValueError(f"topic {slug[:40]!r} does not exist (use topic slugs such as 'reasoning')")
+        if topic.slug not in offered:
             raise ValueError(f"topic {slug!r} is retired")
         topic_ids.append(topic.pk)
     confirmed_text = _cell(raw.get("confirmed_at"))
@@ -164,7 +157,9 @@ def _row_parse(raw: dict, *, topics: dict[str, Topic]) -> tuple[str, dict, list[
         except ValueError:
             confirmed_at = None
         if confirmed_at is None:
-            raise ValueError(f"confirmed_at {confirmed_text!r} is not a date and time (2025-07-01T08:00:00Z)")
+            raise ValueError(
+                f"confirmed_at {confirmed_text[:40]!r} is not a date and time (2025-07-01T08:00:00Z)"
+            )
         if timezone.is_naive(confirmed_at):
             confirmed_at = timezone.make_aware(confirmed_at, UTC)
     return email, values, list(dict.fromkeys(topic_ids)), confirmed_at
@@ -188,6 +183,7 @@ def _rows_read(lines: Iterable[str], *, report: ImportReport) -> list[_Row]:
             f"unknown column(s) {', '.join(map(repr, unknown))}; known: {', '.join(EXPORT_COLUMNS)}"
         )
     topics = {t.slug: t for t in Topic.objects.all()}
+    offered = set(SubscribeForm.base_fields["topics"].queryset.values_list("slug", flat=True))
     rows: list[_Row] = []
     first_line: dict[str, int] = {}
     end = reader.line_num
@@ -202,13 +198,13 @@ def _rows_read(lines: Iterable[str], *, report: ImportReport) -> list[_Row]:
                 continue
             raw = dict(zip(columns, values, strict=False))
             try:
-                email, fields, topic_ids, confirmed_at = _row_parse(raw, topics=topics)
+                email, fields, topic_ids, confirmed_at = _row_parse(raw, topics=topics, offered=offered)
             except ValueError as exc:
                 report.problems.append((start, str(exc)))
                 continue
             key = email.lower()
             if key in first_line:
-                report.problems.append((start, f"{email} already appears on line {first_line[key]}"))
+                report.problems.append((start, f"the same address as line {first_line[key]}"))
                 continue
             first_line[key] = start
             rows.append(_Row(start, email, fields, topic_ids, confirmed_at))
@@ -295,7 +291,7 @@ def subscribers_import_csv(
         if row.email.lower() in existing:
             report.already_present += 1
         elif row.email in suppressed:
-            report.problems.append((row.line, f"{row.email} is on the suppression list"))
+            report.problems.append((row.line, "the address is on the suppression list"))
         else:
             fresh.append(row)
     now = timezone.now()

@@ -1,3 +1,4 @@
+import csv
 import io
 
 import pytest
@@ -33,12 +34,12 @@ def test_good_rows_are_imported_pending_and_bad_rows_reported_by_line():
     report = run(GOOD_BAD_AND_DUPLICATE)
     assert report.created == 2
     assert report.problems == [
-        (3, "'not-an-address' is not a valid email address"),
+        (3, "email: Please enter a valid email address, like name@example.org."),
         (5, "topic 'no-such-topic' does not exist (use topic slugs such as 'reasoning')"),
-        (6, "ADA@example.org already appears on line 2"),
-        (7, "frequency 'monthly' is not one of daily, weekly"),
-        (8, "time zone 'Mars/Olympus' is unknown (use names like Europe/Paris)"),
-        (9, "send_hour '25' is not a whole number from 0 to 23"),
+        (6, "the same address as line 2"),
+        (7, "frequency 'monthly': Choose daily or weekly."),
+        (8, "timezone 'Mars/Olympus': That is not a time zone we know; please pick one from the list."),
+        (9, "send_hour '25': Pick an hour between 00:00 and 23:00."),
     ]
     ada = Subscriber.objects.get(email="ada@example.org")
     assert (ada.status, ada.timezone, ada.send_hour, ada.confirmed_at) == ("pending", "Europe/Paris", 7, None)
@@ -85,7 +86,7 @@ def test_single_opt_in_source_still_needs_confirmation():
 def test_suppressed_addresses_are_refused():
     suppression_add(email="gone@example.org", reason="complained")
     report = run("email\nGone@example.org\nok@example.org\n")
-    assert report.problems == [(2, "Gone@example.org is on the suppression list")]
+    assert report.problems == [(2, "the address is on the suppression list")]
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["ok@example.org"]
 
 
@@ -110,10 +111,13 @@ def test_unknown_consent_source_is_refused():
 
 
 def test_line_numbers_follow_multi_line_values_and_blank_lines():
-    text = 'email,keywords\na@example.org,"long\nkeywords"\n\nbad,x\n'
+    text = 'email,keywords\na@example.org,"long\nkeywords"\n\nbad,x\nc@example.org,"x"\n'
     report = run(text)
     assert report.created == 1
-    assert report.problems == [(5, "'bad' is not a valid email address")]
+    assert report.problems == [
+        (2, "keywords 'long\\nkeywords': This must be plain text on one line."),
+        (5, "email: Please enter a valid email address, like name@example.org."),
+    ]
 
 
 def test_command_reports_lines_and_records_the_import(tmp_path, django_user_model):
@@ -123,7 +127,7 @@ def test_command_reports_lines_and_records_the_import(tmp_path, django_user_mode
     out, err = io.StringIO(), io.StringIO()
     call_command("import_subscribers", str(path), "--by", "editor", stdout=out, stderr=err)
     assert "1 imported, 0 already readers (left as they were), 1 rows not imported" in out.getvalue()
-    assert "line 3: 'nope' is not a valid email address" in err.getvalue()
+    assert "line 3: email: Please enter a valid email address" in err.getvalue()
     entry = LogEntry.objects.get()
     assert entry.user == editor and "readers.csv" in entry.change_message
 
@@ -150,7 +154,7 @@ def test_admin_upload_page_imports_and_reports(admin_client):
     html = response.content.decode()
     assert response.status_code == 200
     assert "<strong>2</strong> imported" in html
-    assert "&#x27;not-an-address&#x27; is not a valid email address" in html
+    assert "<td>3</td><td>email: Please enter a valid email address, like name@example.org.</td>" in html
     entry = LogEntry.objects.get()
     assert entry.object_repr == "CSV import people.csv"
     assert "consent source “none”" in entry.change_message
@@ -169,3 +173,48 @@ def test_upload_page_is_for_staff_only(client, django_user_model):
     user = django_user_model.objects.create_user("reader", password="pw")
     client.force_login(user)
     assert client.get("/admin/subscribers/subscriber/import/").status_code == 302
+
+
+# What the signup form refuses, the import refuses too, for the same reason.
+REFUSED_CELLS = {
+    "NUL in keywords": ("keywords", "ok\x00bad", "keywords 'ok\\x00bad': Null characters are not allowed."),
+    "NUL in an address": ("email", "a\x00@example.org", "email: This must be plain text on one line."),
+    "control character": ("keywords", "bell\x07", "This must be plain text on one line."),
+    "over-long keywords": ("keywords", "a, " * 200, "at most 500 characters (it has 599)"),
+    "too many keywords": ("keywords", ", ".join(f"k{i}" for i in range(21)), "at most 20 keywords."),
+    "over-long keyword": ("keywords", "y" * 61, "Each keyword can be at most 60 characters long."),
+    "over-long address": ("email", "x" * 300 + "@example.org", "at most 254 characters (it has 312)"),
+    "weekday 7": ("weekday", "7", "weekday '7': Pick a day of the week from the list."),
+    "hour not a number": ("send_hour", "seven", "send_hour 'seven': Pick an hour between 00:00 and 23:00."),
+    "over-long time zone": ("timezone", "Europe/" + "x" * 300, "That is not a time zone we know"),
+}
+
+
+@pytest.mark.parametrize(("column", "value", "reason"), REFUSED_CELLS.values(), ids=REFUSED_CELLS.keys())
+def test_a_row_the_signup_form_would_refuse_is_reported_and_the_rest_imported(column, value, reason):
+    row = {"email": "bad@example.org", column: value}
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["email", column] if column != "email" else ["email"])
+    writer.writeheader()
+    writer.writerow(row)
+    writer.writerow({"email": "good@example.org"})
+    report = run(buffer.getvalue())
+    [(line, problem)] = report.problems
+    assert line == 2 and reason in problem
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["good@example.org"]
+
+
+def test_cells_are_stored_as_the_signup_form_cleans_them():
+    run("email,keywords,send_hour,weekday\n  ada@example.org ,\"Mamba, mamba,  KV cache \",07,6\n")
+    ada = Subscriber.objects.get()
+    assert (ada.email, ada.keywords) == ("ada@example.org", "Mamba, KV cache")
+    assert (ada.send_hour, ada.weekday) == (7, 6)
+
+
+def test_admin_upload_with_a_nul_byte_reports_the_row(admin_client):
+    upload = SimpleUploadedFile("nul.csv", b"email,keywords\nnul@example.org,a\x00b\nok@example.org,x\n")
+    url = "/admin/subscribers/subscriber/import/"
+    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
+    assert response.status_code == 200
+    assert "Null characters are not allowed." in response.content.decode()
+    assert list(Subscriber.objects.values_list("email", flat=True)) == ["ok@example.org"]
