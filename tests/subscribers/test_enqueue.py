@@ -2,18 +2,15 @@
 once, after the transaction commits; when the broker is down the sweep sends
 it instead."""
 
-import io
-
 import pytest
 from django.core import mail
 
 from subscribers import tasks
 from subscribers.confirmations import subscribers_sweep
-from subscribers.importing import subscribers_import_csv
 from subscribers.models import Subscriber
 from subscribers.tokens import token_make
 from tests.factories import reader_make
-from tests.subscriber_helpers import eager_tasks, fresh_client, signup_data, unique_email
+from tests.subscriber_helpers import eager_tasks, fresh_client, import_run, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -91,8 +88,7 @@ def test_the_editors_resend_enqueues_one_confirmation_per_owed_reader(admin_clie
 
 
 def test_the_csv_import_enqueues_nothing(after_commit):
-    lines = io.StringIO(f"email\n{unique_email()}\n")
-    assert after_commit(subscribers_import_csv, lines=lines) == []
+    assert after_commit(import_run, f"email\n{unique_email()}\n") == []
 
 
 @pytest.mark.parametrize(

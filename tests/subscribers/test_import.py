@@ -7,10 +7,11 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from subscribers.importing import ImportFileError, subscribers_import_csv
+from subscribers.importing import ImportFileError
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import suppression_add
 from tests.factories import reader_make
+from tests.subscriber_helpers import eager_tasks, import_run
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +27,21 @@ dennis@example.org,,daily,UTC,25
 """
 
 
+URL = "/admin/subscribers/subscriber/import/"
+
+
 def run(text: str, **kwargs):
-    return subscribers_import_csv(lines=io.StringIO(text), **kwargs)
+    return import_run(text, **kwargs)
+
+
+def problems(report) -> list[tuple[int, str]]:
+    return [tuple(problem) for problem in report.problems]
 
 
 def test_good_rows_are_imported_pending_and_bad_rows_reported_by_line():
     report = run(GOOD_BAD_AND_DUPLICATE)
     assert report.created == 2
-    assert report.problems == [
+    assert problems(report) == [
         (3, "email: Please enter a valid email address, like name@example.org."),
         (5, "topic 'no-such-topic' does not exist (use topic slugs such as 'reasoning')"),
         (6, "the same address as line 2"),
@@ -56,9 +64,9 @@ def test_reimporting_is_harmless_and_leaves_existing_readers_untouched():
     existing = reader_make("reader1@example.org", topics=("surveys",), send_hour=6)
     text = f"email,topics,send_hour\n{existing.email.upper()},code,9\nnew@example.org,code,9\n"
     first = run(text)
-    assert (first.created, first.already_present, first.problems) == (1, 1, [])
+    assert (first.created, first.already_present, problems(first)) == (1, 1, [])
     second = run(text)
-    assert (second.created, second.already_present, second.problems) == (0, 2, [])
+    assert (second.created, second.already_present, problems(second)) == (0, 2, [])
     existing.refresh_from_db()
     assert existing.send_hour == 6
     assert list(existing.topics.values_list("slug", flat=True)) == ["surveys"]
@@ -86,7 +94,7 @@ def test_single_opt_in_source_still_needs_confirmation():
 def test_suppressed_addresses_are_refused():
     suppression_add(email="gone@example.org", reason="complained")
     report = run("email\nGone@example.org\nok@example.org\n")
-    assert report.problems == [(2, "the address is on the suppression list")]
+    assert problems(report) == [(2, "the address is on the suppression list")]
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["ok@example.org"]
 
 
@@ -114,7 +122,7 @@ def test_line_numbers_follow_multi_line_values_and_blank_lines():
     text = 'email,keywords\na@example.org,"long\nkeywords"\n\nbad,x\nc@example.org,"x"\n'
     report = run(text)
     assert report.created == 1
-    assert report.problems == [
+    assert problems(report) == [
         (2, "keywords 'long\\nkeywords': This must be plain text on one line."),
         (5, "email: Please enter a valid email address, like name@example.org."),
     ]
@@ -144,15 +152,26 @@ def test_command_refuses_undecodable_files_and_unknown_users(tmp_path):
     assert not Subscriber.objects.exists()
 
 
-def test_admin_upload_page_imports_and_reports(admin_client):
-    url = "/admin/subscribers/subscriber/import/"
-    page = admin_client.get(url)
+@pytest.fixture
+def upload(admin_client, django_capture_on_commit_callbacks):
+    """Upload a file as an editor; the import it enqueues runs in-process."""
+
+    def post(name: str, data: bytes, *, source: str = "none"):
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            return admin_client.post(URL, {"file": SimpleUploadedFile(name, data, content_type="text/csv"),
+                                           "consent_source": source})
+
+    return post
+
+
+def test_admin_upload_page_imports_and_reports(admin_client, upload):
+    page = admin_client.get(URL)
     assert page.status_code == 200
     assert "Import from CSV" in admin_client.get("/admin/subscribers/subscriber/").content.decode()
-    upload = SimpleUploadedFile("people.csv", GOOD_BAD_AND_DUPLICATE.encode(), content_type="text/csv")
-    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
-    html = response.content.decode()
-    assert response.status_code == 200
+    response = upload("people.csv", GOOD_BAD_AND_DUPLICATE.encode())
+    assert response.status_code == 303
+    html = admin_client.get(response["Location"]).content.decode()
+    assert "people.csv · Done" in html
     assert "<strong>2</strong> imported" in html
     assert "<td>3</td><td>email: Please enter a valid email address, like name@example.org.</td>" in html
     entry = LogEntry.objects.get()
@@ -160,19 +179,18 @@ def test_admin_upload_page_imports_and_reports(admin_client):
     assert "consent source “none”" in entry.change_message
 
 
-def test_admin_upload_of_a_bad_file_says_nothing_was_imported(admin_client):
-    upload = SimpleUploadedFile("x.csv", b"name\nAda\n", content_type="text/csv")
-    url = "/admin/subscribers/subscriber/import/"
-    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
+def test_admin_upload_of_a_bad_file_says_nothing_was_imported(admin_client, upload):
+    response = upload("x.csv", b"name\nAda\n")
+    assert response.status_code == 200
     assert "Nothing was imported: no &#x27;email&#x27; column" in response.content.decode()
     assert not LogEntry.objects.exists()
 
 
 def test_upload_page_is_for_staff_only(client, django_user_model):
-    assert client.get("/admin/subscribers/subscriber/import/").status_code == 302
+    assert client.get(URL).status_code == 302
     user = django_user_model.objects.create_user("reader", password="pw")
     client.force_login(user)
-    assert client.get("/admin/subscribers/subscriber/import/").status_code == 302
+    assert client.get(URL).status_code == 302
 
 
 # What the signup form refuses, the import refuses too, for the same reason.
@@ -199,7 +217,7 @@ def test_a_row_the_signup_form_would_refuse_is_reported_and_the_rest_imported(co
     writer.writerow(row)
     writer.writerow({"email": "good@example.org"})
     report = run(buffer.getvalue())
-    [(line, problem)] = report.problems
+    [(line, problem)] = problems(report)
     assert line == 2 and reason in problem
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["good@example.org"]
 
@@ -211,10 +229,11 @@ def test_cells_are_stored_as_the_signup_form_cleans_them():
     assert (ada.send_hour, ada.weekday) == (7, 6)
 
 
-def test_admin_upload_with_a_nul_byte_reports_the_row(admin_client):
-    upload = SimpleUploadedFile("nul.csv", b"email,keywords\nnul@example.org,a\x00b\nok@example.org,x\n")
-    url = "/admin/subscribers/subscriber/import/"
-    response = admin_client.post(url, {"file": upload, "consent_source": "none"})
-    assert response.status_code == 200
-    assert "Null characters are not allowed." in response.content.decode()
+def test_admin_upload_with_a_nul_byte_reports_the_row(admin_client, upload):
+    data = b"email,keywords\nnul@example.org,a\x00b\nok@example.org,x\n"
+    response = upload("nul\x00.csv", data)
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    expected = "<td>2</td><td>keywords &#x27;a\\x00b&#x27;: Null characters are not allowed.</td>"
+    assert expected in page.content.decode()
     assert list(Subscriber.objects.values_list("email", flat=True)) == ["ok@example.org"]
