@@ -1,4 +1,4 @@
-"""Readers in and out as CSV.
+"""Readers in from CSV (the columns an export writes, ``subscribers/exporting.py``).
 
 Import creates readers who are ``pending`` unless the importer names a consent
 source that carries a confirmed opt-in over; it never touches a reader who is
@@ -26,23 +26,20 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.lib.audit import editorial_log_summary
 from newsletter.models import Topic
+from subscribers.exporting import EXPORT_COLUMNS, FORMULA_START
 from subscribers.forms import SubscribeForm
 from subscribers.models import ConsentRecord, Subscriber, SubscriberImport
 from subscribers.suppression import suppressed_among
 
 logger = logging.getLogger(__name__)
 
-EXPORT_COLUMNS = [
-    "email", "status", "topics", "keywords", "frequency", "weekday", "timezone", "send_hour",
-    "paused", "created_at", "confirmed_at", "unsubscribed_at",
-]
 # Columns an import reads; the other export columns describe this service's
 # state (status, dates) and are ignored, so an export can be imported as is.
 IMPORT_COLUMNS = {
@@ -57,8 +54,6 @@ IMPORT_MAX_BYTES = 64 * 1024 * 1024
 PROBLEMS_KEPT = 500
 # A running import whose progress has not moved for this long lost its worker.
 IMPORT_STALLED_AFTER = timedelta(minutes=10)
-# Spreadsheets run cells starting with these as formulas.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ class _Row:
 def _cell(value: str | None) -> str:
     value = (value or "").strip()
     # Undo the export's guard against spreadsheet formulas.
-    if value.startswith("'") and value[1:2] in _FORMULA_START:
+    if value.startswith("'") and value[1:2] in FORMULA_START:
         value = value[1:]
     return value
 
@@ -449,56 +444,3 @@ _PROGRESS_FIELDS = ["created", "already_present", "problem_count", "problems", "
 
 def _line(item: Item) -> int:
     return item.line if isinstance(item, _Row) else item[0]
-
-
-def _export_cell(value) -> str:
-    text = "" if value is None else str(value)
-    if isinstance(value, datetime):
-        text = value.isoformat()
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    if text.startswith(_FORMULA_START):
-        text = "'" + text
-    return text
-
-
-def subscribers_csv_rows(*, subscribers: QuerySet[Subscriber]) -> Iterator[list[str]]:
-    """The header, then one row per reader, in constant memory (chunks of 2000)."""
-    yield EXPORT_COLUMNS
-    # The caller's prefetches are replaced by the one this export needs.
-    queryset = subscribers.order_by("pk").prefetch_related(None).prefetch_related(
-        Prefetch("topics", queryset=Topic.objects.only("pk", "slug").order_by("slug"))
-    )
-    for reader in queryset.iterator(chunk_size=2000):
-        yield [
-            _export_cell(reader.email),
-            reader.status,
-            ";".join(t.slug for t in reader.topics.all()),
-            _export_cell(reader.keywords),
-            reader.frequency,
-            str(reader.weekday),
-            _export_cell(reader.timezone),
-            str(reader.send_hour),
-            _export_cell(reader.paused),
-            _export_cell(reader.created_at),
-            _export_cell(reader.confirmed_at),
-            _export_cell(reader.unsubscribed_at),
-        ]
-
-
-def csv_line(values: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
-    return buffer.getvalue()
-
-
-def subscribers_export_csv(*, subscribers: QuerySet[Subscriber], out) -> int:
-    """Write readers as CSV to a text stream; returns how many readers."""
-    writer = csv.writer(out)
-    rows = subscribers_csv_rows(subscribers=subscribers)
-    writer.writerow(next(rows))
-    count = 0
-    for values in rows:
-        writer.writerow(values)
-        count += 1
-    return count

@@ -23,7 +23,7 @@ from subscribers.editorial import (
     subscribers_mark_unsubscribed,
     subscribers_suppress,
 )
-from subscribers.importing import csv_line, subscribers_csv_rows
+from subscribers.exporting import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
 from subscribers.tasks import confirmation_enqueue

@@ -4,7 +4,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from subscribers.importing import EXPORT_COLUMNS, subscribers_export_csv
+from subscribers.exporting import EXPORT_COLUMNS, subscribers_export_csv
 from subscribers.models import Subscriber
 from tests.factories import reader_make
 from tests.subscriber_helpers import import_run
