@@ -230,6 +230,9 @@ FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Seconds the sweep leaves a fresh confirmation or welcome email to its own task.
 SUBSCRIBERS_SWEEP_GRACE_SECONDS = env_int("SUBSCRIBERS_SWEEP_GRACE_SECONDS", 120, minimum=0)
+# Confirmation (and welcome) emails one sweep sends at most: the pace at which
+# a CSV import's pending readers get theirs.
+SUBSCRIBERS_SWEEP_BATCH = env_int("SUBSCRIBERS_SWEEP_BATCH", 500, minimum=1)
 # The mailto: half of every List-Unsubscribe header (default: the sender's address).
 LIST_UNSUBSCRIBE_MAILTO = env_str("LIST_UNSUBSCRIBE_MAILTO") or parseaddr(DEFAULT_FROM_EMAIL)[1]
 if "@" not in LIST_UNSUBSCRIBE_MAILTO:

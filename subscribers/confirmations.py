@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 # A welcome older than this is no longer worth sending late.
 WELCOME_MAX_AGE = timedelta(days=2)
-SWEEP_BATCH = 200
 OWED_CONFIRMATION_STATUSES = (Subscriber.Status.PENDING, Subscriber.Status.UNSUBSCRIBED)
 
 
@@ -117,24 +116,32 @@ def _release(subscriber_id: int, column: str, claimed_at: datetime) -> None:
 
 def subscribers_sweep(*, now: datetime | None = None) -> dict[str, int]:
     """Send confirmation and welcome emails that are owed and older than the
-    grace period (``SUBSCRIBERS_SWEEP_GRACE_SECONDS``), up to a batch of
-    each. Run by beat; idempotent; one failing address does not stop the
-    others. Returns how many of each were sent."""
+    grace period (``SUBSCRIBERS_SWEEP_GRACE_SECONDS``), up to
+    ``SUBSCRIBERS_SWEEP_BATCH`` of each, newest first. Run by beat;
+    idempotent; one failing address does not stop the others. Returns how
+    many of each were sent.
+
+    A CSV import's pending readers are owed their confirmation here, with no
+    task of their own: a run sends a batch, so 100,000 of them go out over
+    hours (``SUBSCRIBERS_SWEEP_BATCH`` every ``SUBSCRIBERS_SWEEP_EVERY_SECONDS``)
+    instead of filling the queue ahead of the morning's digests. Newest
+    first, so a web signup whose task was lost is not stuck behind them."""
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=settings.SUBSCRIBERS_SWEEP_GRACE_SECONDS)
+    batch = settings.SUBSCRIBERS_SWEEP_BATCH
     confirm_ids = Subscriber.objects.filter(
         status__in=OWED_CONFIRMATION_STATUSES,
         confirmation_sent_at__isnull=True,
         confirmation_requested_at__lte=cutoff,
         # Older requests are stale: the reader has long given up on them.
         confirmation_requested_at__gte=now - CONFIRM_MAX_AGE,
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    ).order_by("-confirmation_requested_at", "-pk").values_list("pk", flat=True)[:batch]
     welcome_ids = Subscriber.objects.filter(
         status=Subscriber.Status.ACTIVE,
         welcome_sent_at__isnull=True,
         confirmed_at__lte=cutoff,
         confirmed_at__gte=now - WELCOME_MAX_AGE,
-    ).values_list("pk", flat=True)[:SWEEP_BATCH]
+    ).order_by("-confirmed_at", "-pk").values_list("pk", flat=True)[:batch]
     counts = {"confirmations": 0, "welcomes": 0}
     for key, deliver, ids in (
         ("confirmations", confirmation_deliver, list(confirm_ids)),

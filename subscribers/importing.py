@@ -260,6 +260,8 @@ def _readers_create(rows: list[_Row], *, source: ConsentSource, now: datetime) -
                     email=row.email,
                     status=status,
                     confirmed_at=(row.confirmed_at or now) if source.activates else None,
+                    # Owed a confirmation email, sent by the sweep a batch at a time.
+                    confirmation_requested_at=None if source.activates else now,
                     **row.values,
                 )
                 for row in rows
@@ -355,13 +357,16 @@ def subscriber_import_run(
     Guarantees: a bad row is reported with its line and reason while the
     good rows are imported; an address that is already a reader (any case) is
     left untouched and counted; suppressed addresses are refused; readers are
-    ``pending`` unless the consent source activates them, each with a signup
-    consent record (and a confirmation record when activated). Each chunk's
+    ``pending`` and owed a confirmation email unless the consent source
+    activates them, each with a signup consent record (and a confirmation
+    record when activated). Each chunk's
     readers are committed with the import's progress, under a lock on the
     import: safe to run twice, even at once, and to resume after a crash.
     An error stops the import where it is (the rows before it stay imported)
     and is raised again. Ends with an admin log entry under the importer.
-    Sends no email."""
+    Sends no email itself: the confirmation sweep sends what is owed, a
+    batch at a time, so a large import never floods the broker or the
+    provider."""
     found = SubscriberImport.objects.filter(pk=import_id).first()
     if found is None or found.status in (SubscriberImport.Status.DONE, SubscriberImport.Status.STOPPED):
         return found

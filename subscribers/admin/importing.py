@@ -4,6 +4,7 @@ an import's progress and report while a worker runs it."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect
@@ -79,12 +80,16 @@ def _run_page(model_admin, request, run_id: str):
     if run is None:
         raise Http404("No such import.")
     finished = run.status in (SubscriberImport.Status.DONE, SubscriberImport.Status.STOPPED)
+    pending = not CONSENT_SOURCES[run.consent_source].activates
     context = {
         **_context(model_admin, request),
         "run": run,
         "finished": finished,
         "percent": int(100 * run.rows_done / run.rows_total) if run.rows_total else 100,
         "more_problems": max(0, run.problem_count - len(run.problems)),
+        "confirmations": run.created if pending else 0,
+        "sweep_batch": settings.SUBSCRIBERS_SWEEP_BATCH,
+        "sweep_minutes": max(1, settings.SUBSCRIBERS_SWEEP_EVERY_SECONDS // 60),
     }
     return TemplateResponse(request, "admin/subscribers/subscriber/import.html", context)
 

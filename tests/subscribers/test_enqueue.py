@@ -2,8 +2,12 @@
 once, after the transaction commits; when the broker is down the sweep sends
 it instead."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core import mail
+from django.utils import timezone
 
 from subscribers import tasks
 from subscribers.confirmations import subscribers_sweep
@@ -89,6 +93,30 @@ def test_the_editors_resend_enqueues_one_confirmation_per_owed_reader(admin_clie
 
 def test_the_csv_import_enqueues_nothing(after_commit):
     assert after_commit(import_run, f"email\n{unique_email()}\n") == []
+
+
+def test_imported_pending_readers_get_their_confirmation_from_the_sweep_a_batch_at_a_time(settings):
+    settings.SUBSCRIBERS_SWEEP_BATCH = 2
+    settings.SUBSCRIBERS_SWEEP_GRACE_SECONDS = 0
+    pending = [unique_email() for _ in range(5)]
+    import_run("email\n" + "\n".join(pending) + "\n")
+    import_run(f"email\n{unique_email()}\n", consent_source="double-opt-in")  # active: no confirmation
+    assert [subscribers_sweep()["confirmations"] for _ in range(4)] == [2, 2, 1, 0]
+    confirmations = [m for m in mail.outbox if m.subject == CONFIRM]
+    assert sorted(to for m in confirmations for to in m.to) == sorted(pending)
+    assert not Subscriber.objects.filter(confirmation_sent_at__isnull=True, status="pending").exists()
+
+
+def test_a_lost_web_confirmation_is_not_stuck_behind_an_import(settings):
+    settings.SUBSCRIBERS_SWEEP_BATCH = 1
+    settings.SUBSCRIBERS_SWEEP_GRACE_SECONDS = 0
+    with time_machine.travel(timezone.now() - timedelta(minutes=10)):
+        import_run("email\n" + "\n".join(unique_email() for _ in range(3)) + "\n")
+    # A signup whose task never ran (the broker was down a minute ago).
+    web = reader_make(status=Subscriber.Status.PENDING, confirmation_requested_at=timezone.now()
+                      - timedelta(minutes=1))
+    subscribers_sweep()
+    assert [m.to for m in mail.outbox] == [[web.email]]
 
 
 @pytest.mark.parametrize(

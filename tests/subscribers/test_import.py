@@ -54,6 +54,7 @@ def test_good_rows_are_imported_pending_and_bad_rows_reported_by_line():
     assert set(ada.topics.values_list("slug", flat=True)) == {"reasoning", "code"}
     grace = Subscriber.objects.get(email="grace@example.org")
     assert (grace.frequency, grace.send_hour) == ("weekly", 8)
+    assert ada.confirmation_requested_at is not None and ada.confirmation_sent_at is None  # owed
     consent = ConsentRecord.objects.get(subscriber=ada)
     assert (consent.kind, consent.source, consent.wording_version) == ("signup", "import", "import-1")
     assert "confirmation email" in consent.wording
@@ -174,6 +175,7 @@ def test_admin_upload_page_imports_and_reports(admin_client, upload):
     assert "people.csv · Done" in html
     assert "<strong>2</strong> imported" in html
     assert "<td>3</td><td>email: Please enter a valid email address, like name@example.org.</td>" in html
+    assert "The 2 new pending readers are each owed a confirmation email" in html
     entry = LogEntry.objects.get()
     assert entry.object_repr == "CSV import people.csv"
     assert "consent source “none”" in entry.change_message
