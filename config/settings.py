@@ -162,6 +162,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 TASTES_REFRESH_EVERY_SECONDS = env_int("TASTES_REFRESH_EVERY_SECONDS", 900, minimum=60)
+SUBSCRIBERS_SWEEP_EVERY_SECONDS = env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "newsletter.tasks.heartbeat",
@@ -177,7 +178,7 @@ CELERY_BEAT_SCHEDULE = {
     # down at signup, worker crash); see subscribers/confirmations.py.
     "subscribers-sweep": {
         "task": "subscribers.tasks.sweep",
-        "schedule": env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10),
+        "schedule": SUBSCRIBERS_SWEEP_EVERY_SECONDS,
     },
     # Readers' clicks in digests teach their tastes (weakly): rebuilt here.
     "reader-tastes-refresh": {
