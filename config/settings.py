@@ -223,6 +223,9 @@ SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
 # Client addresses the per-IP signup limit ignores (e.g. a load-test client).
 RATE_LIMIT_EXEMPT_IPS = env_list("RATE_LIMIT_EXEMPT_IPS")
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
+# After an email is owed to an address (a confirmation, a preferences link),
+# asking again within this many seconds owes no second copy.
+SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = env_int("SUBSCRIBE_EMAIL_COOLDOWN_SECONDS", 300, minimum=0)
 # Feedback pages ("More like this", "Rate these papers") per client address
 # and window: generous for a reader, a wall for a script.
 FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)

@@ -15,7 +15,9 @@ import enum
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -44,27 +46,51 @@ class SignupOutcome(enum.StrEnum):
     same for all of them), only logged and tested."""
 
     CREATED = "created"  # new pending reader, confirmation owed
-    RESENT = "resent"  # still pending: choices replaced, a fresh confirmation owed
-    RESUBSCRIBE_REQUESTED = "resubscribe_requested"  # unsubscribed: confirmation owed
+    RESENT = "resent"  # still pending: choices replaced, a fresh confirmation owed (see Signup.owed)
+    RESUBSCRIBE_REQUESTED = "resubscribe_requested"  # unsubscribed: confirmation owed (see Signup.owed)
     ALREADY_ACTIVE = "already_active"  # nothing changes, nothing is sent
     SUPPRESSED = "suppressed"  # bounced, complained, or suppressed by an editor
 
 
-CONFIRMATION_OWED = {SignupOutcome.CREATED, SignupOutcome.RESENT, SignupOutcome.RESUBSCRIBE_REQUESTED}
+class Owed(enum.StrEnum):
+    """The email a reader's request leaves owed (the caller enqueues it)."""
+
+    CONFIRMATION = "confirmation"
 
 
 @dataclass(frozen=True)
 class Signup:
-    """What ``subscriber_signup`` did, and to which reader (None when the
-    address is suppressed and no reader was looked up)."""
+    """What ``subscriber_signup`` did, to which reader (None when the address
+    is suppressed and no reader was looked up), and which email it owes."""
 
     outcome: SignupOutcome
     subscriber_id: int | None
+    owed: Owed | None = None
 
     @property
     def confirmation_owed(self) -> bool:
         """The caller must enqueue a confirmation email for ``subscriber_id``."""
-        return self.outcome in CONFIRMATION_OWED
+        return self.owed is Owed.CONFIRMATION
+
+
+def asked_recently(at: datetime | None, *, now: datetime) -> bool:
+    """Whether the same email was owed to the reader less than
+    ``SUBSCRIBE_EMAIL_COOLDOWN_SECONDS`` ago: asking again that soon (back,
+    and submit again) owes no second copy; the first is on its way."""
+    cooldown = timedelta(seconds=settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS)
+    return at is not None and now - at < cooldown
+
+
+def _confirmation_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
+    """Record a fresh confirmation owed to ``subscriber`` (saved by the
+    caller), unless one was owed within the cooldown."""
+    if asked_recently(subscriber.confirmation_requested_at, now=now):
+        logger.info("subscriber %s asked for a confirmation again within the cooldown; none owed",
+                    subscriber.pk)
+        return None
+    subscriber.confirmation_requested_at = now
+    subscriber.confirmation_sent_at = None
+    return Owed.CONFIRMATION
 
 
 def address_checked(email: str) -> str:
@@ -112,7 +138,8 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
     - when the result says ``confirmation_owed``, the database says so too,
       so the sweep sends it if the caller's enqueue never runs.
     Sends nothing itself. Safe to call twice: the second call owes one more
-    confirmation.
+    confirmation, unless the first was owed within the cooldown
+    (``asked_recently``).
     """
     email = address_checked(email)
     if is_blocked_for_signup(email):
@@ -139,20 +166,19 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
                 _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                                 user_agent=user_agent, source=source)
                 logger.info("signup: subscriber %s created", subscriber.pk)
-                return Signup(SignupOutcome.CREATED, subscriber.pk)
+                return Signup(SignupOutcome.CREATED, subscriber.pk, Owed.CONFIRMATION)
 
         if subscriber.status == Subscriber.Status.PENDING:
-            # Never confirmed: the newest form wins, and a new email goes out.
+            # Never confirmed: the newest form wins, and a new email goes out
+            # (the link in the last one confirms the newest choices too).
             choices.apply(subscriber)
-            subscriber.confirmation_requested_at = now
-            subscriber.confirmation_sent_at = None
+            owed = _confirmation_owe(subscriber, now=now)
             subscriber.save()
             choices.apply_topics(subscriber, rows=topic_rows)
             outcome = SignupOutcome.RESENT
         elif subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             subscriber.pending_choices = asdict(choices)
-            subscriber.confirmation_requested_at = now
-            subscriber.confirmation_sent_at = None
+            owed = _confirmation_owe(subscriber, now=now)
             subscriber.save(update_fields=["pending_choices", "confirmation_requested_at",
                                            "confirmation_sent_at", "updated_at"])
             outcome = SignupOutcome.RESUBSCRIBE_REQUESTED
@@ -166,7 +192,7 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
         _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                         user_agent=user_agent, source=source)
     logger.info("signup: subscriber %s %s", subscriber.pk, outcome)
-    return Signup(outcome, subscriber.pk)
+    return Signup(outcome, subscriber.pk, owed)
 
 
 def subscriber_confirmation_resend(*, email: str) -> int | None:
@@ -183,6 +209,26 @@ def subscriber_confirmation_resend(*, email: str) -> int | None:
             return None
         subscriber.confirmation_requested_at = timezone.now()
         subscriber.confirmation_sent_at = None
+        subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
+    return subscriber.pk
+
+
+def subscriber_link_request(*, email: str) -> int | None:
+    """A reader asks for a new link ("send me a new link"): owe a fresh
+    confirmation to an address whose confirmation is outstanding, unless one
+    was owed within the cooldown. Anything else changes nothing. Returns the
+    id of the reader now owed the email (the caller enqueues it; never shown
+    to the visitor), or None. Sends nothing itself."""
+    email = email.strip()
+    if is_blocked_for_signup(email):
+        return None
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = _subscriber_locked(email)
+        if subscriber is None or not confirmation_outstanding(subscriber):
+            return None
+        if _confirmation_owe(subscriber, now=now) is None:
+            return None
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
     return subscriber.pk
 

@@ -196,7 +196,7 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
         form = _bound_form(AddressForm, request)
         if form.is_valid():
             if not _address_over_limit(form.cleaned_data["email"]):
-                owed = services.subscriber_confirmation_resend(email=form.cleaned_data["email"])
+                owed = services.subscriber_link_request(email=form.cleaned_data["email"])
                 if owed is not None:
                     confirmation_enqueue(subscriber_id=owed)
             return _see_other("subscribe-done")

@@ -1,7 +1,11 @@
 """/subscribe/: the signup form, double opt-in request, abuse protection."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.core import mail
+from django.utils import timezone
 
 from newsletter.models import Topic
 from subscribers.choices import Choices
@@ -200,6 +204,7 @@ def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     settings, django_capture_on_commit_callbacks
 ):
     settings.SUBSCRIBE_RATE_PER_ADDRESS = 2
+    settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = 0  # the limit, not the cooldown, is tested here
     email = unique_email()
     for _ in range(3):
         # A different IP each time: the address limit is what stops it.
@@ -213,7 +218,8 @@ def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
 def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(post_signup):
     email = unique_email()
     post_signup(signup_data(email))
-    post_signup(signup_data(email.upper(), topics=("code",), send_hour="21"))
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        post_signup(signup_data(email.upper(), topics=("code",), send_hour="21"))
     subscriber = Subscriber.objects.get()
     assert subscriber.email == email  # the first spelling stays
     assert list(subscriber.topics.values_list("slug", flat=True)) == ["code"]
@@ -319,3 +325,29 @@ def test_topic_changes_show_at_once_on_the_cached_form(client):
     topic.active = False
     topic.save()
     assert 'value="reasoning"' not in client.get("/subscribe/").content.decode()
+
+
+def test_submitting_the_form_again_within_minutes_sends_one_confirmation(post_signup, settings):
+    # Back, and submit again: three times in four seconds, then once more
+    # after the cooldown; the newest choices win each time.
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 10
+    email = unique_email()
+    start = timezone.now()
+    for second, hour in ((0, "6"), (2, "7"), (4, "8")):
+        with time_machine.travel(start + timedelta(seconds=second), tick=False):
+            assert post_signup(signup_data(email, send_hour=hour)).status_code == 303
+    assert len(sent_to(email)) == 1
+    assert Subscriber.objects.get(email=email).send_hour == 8
+    cooldown = timedelta(seconds=settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS)
+    with time_machine.travel(start + cooldown, tick=False):
+        post_signup(signup_data(email))
+    assert len(sent_to(email)) == 2
+
+
+def test_an_unsubscribed_reader_asking_twice_within_minutes_gets_one_confirmation(post_signup):
+    reader = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
+    post_signup(signup_data(reader.email, send_hour="5"))
+    post_signup(signup_data(reader.email, send_hour="6"))
+    assert len(sent_to(reader.email)) == 1
+    reader.refresh_from_db()
+    assert reader.pending_choices["send_hour"] == 6  # the newest wish still wins
