@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 PERSONAL_FIELDS = {
     "confirm": ("confirm_url",),
     "welcome": ("preferences_url", "unsubscribe_url", "schedule", "topics"),
+    "preferences-link": ("preferences_url", "unsubscribe_url"),
 }
 
 
@@ -145,6 +146,21 @@ def welcome_send(*, subscriber: Subscriber) -> bool:
     }
     _send(name="welcome", subscriber=subscriber, personal=personal,
           headers=list_unsubscribe_headers(subscriber=subscriber), bulk=True)
+    return True
+
+
+def preferences_link_send(*, subscriber: Subscriber) -> bool:
+    """Send an active reader a fresh link to their preferences page (the
+    reader asked for it: transactional, no List-Unsubscribe headers; the
+    unsubscribe link is in the footer). Returns False without sending if the
+    reader is not active or the address is suppressed. Callers own
+    at-most-once (``confirmations.preferences_link_deliver``)."""
+    if subscriber.status != Subscriber.Status.ACTIVE or is_suppressed(subscriber.email):
+        logger.info("preferences link not sent: subscriber %s is not mailable", subscriber.pk)
+        return False
+    personal = {"preferences_url": preferences_url(subscriber),
+                "unsubscribe_url": unsubscribe_url(subscriber)}
+    _send(name="preferences-link", subscriber=subscriber, personal=personal, headers={}, bulk=False)
     return True
 
 

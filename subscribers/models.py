@@ -68,6 +68,10 @@ class Subscriber(models.Model):
     # only when the new confirmation arrives, so nothing changes before that.
     pending_choices = models.JSONField(null=True, blank=True)
     welcome_sent_at = models.DateTimeField(null=True, blank=True)
+    # An active reader asked for a fresh preferences link: owed and claimed
+    # like the confirmation above.
+    preferences_link_requested_at = models.DateTimeField(null=True, blank=True)
+    preferences_link_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -83,7 +87,7 @@ class Subscriber(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "send_hour"], name="subscriber_due_idx"),
-            # The sweep's two questions, answered from small partial indexes.
+            # The sweep's questions, answered from small partial indexes.
             models.Index(
                 fields=["confirmation_requested_at"],
                 condition=models.Q(
@@ -95,6 +99,13 @@ class Subscriber(models.Model):
                 fields=["confirmed_at"],
                 condition=models.Q(welcome_sent_at__isnull=True, confirmed_at__isnull=False),
                 name="subscriber_welcome_owed_idx",
+            ),
+            models.Index(
+                fields=["preferences_link_requested_at"],
+                condition=models.Q(
+                    preferences_link_requested_at__isnull=False, preferences_link_sent_at__isnull=True
+                ),
+                name="subscriber_prefs_link_owed_idx",
             ),
             # The admin's signup-month and time-zone filters.
             models.Index(fields=["created_at"], name="subscriber_created_idx"),

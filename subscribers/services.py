@@ -48,7 +48,7 @@ class SignupOutcome(enum.StrEnum):
     CREATED = "created"  # new pending reader, confirmation owed
     RESENT = "resent"  # still pending: choices replaced, a fresh confirmation owed (see Signup.owed)
     RESUBSCRIBE_REQUESTED = "resubscribe_requested"  # unsubscribed: confirmation owed (see Signup.owed)
-    ALREADY_ACTIVE = "already_active"  # nothing changes, nothing is sent
+    ALREADY_ACTIVE = "already_active"  # nothing changes; a fresh preferences link owed (see Signup.owed)
     SUPPRESSED = "suppressed"  # bounced, complained, or suppressed by an editor
 
 
@@ -56,6 +56,7 @@ class Owed(enum.StrEnum):
     """The email a reader's request leaves owed (the caller enqueues it)."""
 
     CONFIRMATION = "confirmation"
+    PREFERENCES_LINK = "preferences_link"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,19 @@ def _confirmation_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
     subscriber.confirmation_requested_at = now
     subscriber.confirmation_sent_at = None
     return Owed.CONFIRMATION
+
+
+def _preferences_link_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
+    """Record a fresh preferences link owed to an active reader (saved here),
+    unless one was owed within the cooldown."""
+    if asked_recently(subscriber.preferences_link_requested_at, now=now):
+        logger.info("subscriber %s asked for a preferences link again within the cooldown; none owed",
+                    subscriber.pk)
+        return None
+    subscriber.preferences_link_requested_at = now
+    subscriber.preferences_link_sent_at = None
+    subscriber.save(update_fields=["preferences_link_requested_at", "preferences_link_sent_at", "updated_at"])
+    return Owed.PREFERENCES_LINK
 
 
 def address_checked(email: str) -> str:
@@ -131,7 +145,8 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
     when the caller has just read them (the form), so they are not read again.
     Guarantees:
     - a signup consent record for every signup that may lead to mail;
-    - an active reader is left exactly as it is, and nothing is owed;
+    - an active reader's status and choices are left exactly as they are;
+      a fresh preferences link is owed instead (they may have lost theirs);
     - an unsubscribed reader keeps status and choices until the new
       confirmation arrives (the new choices wait in ``pending_choices``);
     - a suppressed address (bounce, complaint, editor) changes nothing;
@@ -183,8 +198,9 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
                                            "confirmation_sent_at", "updated_at"])
             outcome = SignupOutcome.RESUBSCRIBE_REQUESTED
         elif subscriber.status == Subscriber.Status.ACTIVE:
-            logger.info("signup ignored: subscriber %s is already active", subscriber.pk)
-            return Signup(SignupOutcome.ALREADY_ACTIVE, subscriber.pk)
+            logger.info("signup: subscriber %s is already active; choices left as they are", subscriber.pk)
+            owed = _preferences_link_owe(subscriber, now=now)
+            return Signup(SignupOutcome.ALREADY_ACTIVE, subscriber.pk, owed)
         else:
             logger.info("signup ignored: subscriber %s is %s", subscriber.pk, subscriber.status)
             return Signup(SignupOutcome.SUPPRESSED, subscriber.pk)
@@ -213,24 +229,36 @@ def subscriber_confirmation_resend(*, email: str) -> int | None:
     return subscriber.pk
 
 
-def subscriber_link_request(*, email: str) -> int | None:
-    """A reader asks for a new link ("send me a new link"): owe a fresh
-    confirmation to an address whose confirmation is outstanding, unless one
-    was owed within the cooldown. Anything else changes nothing. Returns the
-    id of the reader now owed the email (the caller enqueues it; never shown
-    to the visitor), or None. Sends nothing itself."""
+@dataclass(frozen=True)
+class LinkRequest:
+    """What a reader's "send me a new link" owes, and to which reader; never
+    shown to the visitor (the answer page is the same for every address)."""
+
+    owed: Owed | None
+    subscriber_id: int | None = None
+
+
+def subscriber_link_request(*, email: str) -> LinkRequest:
+    """A reader asks for a new link (the resend form): a fresh confirmation
+    is owed to an address whose confirmation is outstanding, a fresh
+    preferences link to an active reader, each unless the same was owed
+    within the cooldown. Anything else (unknown, suppressed, left) changes
+    nothing. The caller enqueues what is owed. Sends nothing itself."""
     email = email.strip()
     if is_blocked_for_signup(email):
-        return None
+        return LinkRequest(None)
     now = timezone.now()
     with transaction.atomic():
         subscriber = _subscriber_locked(email)
-        if subscriber is None or not confirmation_outstanding(subscriber):
-            return None
-        if _confirmation_owe(subscriber, now=now) is None:
-            return None
+        if subscriber is None:
+            return LinkRequest(None)
+        if subscriber.status == Subscriber.Status.ACTIVE:
+            return LinkRequest(_preferences_link_owe(subscriber, now=now), subscriber.pk)
+        if not confirmation_outstanding(subscriber):
+            return LinkRequest(None, subscriber.pk)
+        owed = _confirmation_owe(subscriber, now=now)
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
-    return subscriber.pk
+    return LinkRequest(owed, subscriber.pk)
 
 
 def confirmation_outstanding(subscriber: Subscriber) -> bool:
@@ -350,6 +378,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
             "confirmation_sent_at": _iso(subscriber.confirmation_sent_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "welcome_sent_at": _iso(subscriber.welcome_sent_at),
+            "preferences_link_requested_at": _iso(subscriber.preferences_link_requested_at),
+            "preferences_link_sent_at": _iso(subscriber.preferences_link_sent_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
             "pending_choices": subscriber.pending_choices,
         },

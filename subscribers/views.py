@@ -31,7 +31,7 @@ from subscribers.consent import consent_wording
 from subscribers.emails import schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
 from subscribers.models import ConsentRecord, Subscriber
-from subscribers.tasks import confirmation_enqueue, welcome_enqueue
+from subscribers.tasks import owed_enqueue, welcome_enqueue
 from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
 
 logger = logging.getLogger(__name__)
@@ -164,8 +164,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
                     email=data["email"], choices=form.choices(), topic_rows=data["topics"],
                     ip=client_ip(request), user_agent=user_agent(request), source=ConsentRecord.Source.WEB,
                 )
-                if signup.confirmation_owed:
-                    confirmation_enqueue(subscriber_id=signup.subscriber_id)
+                owed_enqueue(owed=signup.owed, subscriber_id=signup.subscriber_id)
             return _see_other("subscribe-done")
         status = 400
     else:
@@ -196,9 +195,8 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
         form = _bound_form(AddressForm, request)
         if form.is_valid():
             if not _address_over_limit(form.cleaned_data["email"]):
-                owed = services.subscriber_link_request(email=form.cleaned_data["email"])
-                if owed is not None:
-                    confirmation_enqueue(subscriber_id=owed)
+                asked = services.subscriber_link_request(email=form.cleaned_data["email"])
+                owed_enqueue(owed=asked.owed, subscriber_id=asked.subscriber_id)
             return _see_other("subscribe-done")
         status = 400
     else:

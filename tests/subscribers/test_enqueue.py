@@ -20,6 +20,7 @@ pytestmark = pytest.mark.django_db
 
 CONFIRM = "Confirm your subscription to Daily Papers"
 WELCOME = "Welcome to Daily Papers"
+PREFERENCES = "Your Daily Papers preferences link"
 
 
 @pytest.fixture
@@ -66,9 +67,15 @@ def test_an_unsubscribed_reader_signing_up_again_is_enqueued_a_confirmation(afte
     assert after_commit(signup, reader.email) == [CONFIRM]
 
 
-def test_an_active_reader_signing_up_again_is_enqueued_nothing(after_commit):
+def test_an_active_reader_signing_up_again_is_enqueued_a_preferences_link(after_commit):
     reader = reader_make()
-    assert after_commit(signup, reader.email) == []
+    assert after_commit(signup, reader.email) == [PREFERENCES]
+    assert after_commit(signup, reader.email) == []  # within minutes: the first is on its way
+
+
+def test_the_resend_form_enqueues_a_preferences_link_for_an_active_reader(after_commit):
+    reader = reader_make()
+    assert after_commit(fresh_client().post, "/confirm/resend/", {"email": reader.email}) == [PREFERENCES]
 
 
 def test_the_resend_form_enqueues_a_confirmation_for_a_pending_reader_only(after_commit):
@@ -122,19 +129,21 @@ def test_a_lost_web_confirmation_is_not_stuck_behind_an_import(settings):
 
 
 @pytest.mark.parametrize(
-    ("task", "act", "subject"),
-    [("send_confirmation", lambda reader: signup(reader.email), CONFIRM),
-     ("send_welcome", confirm, WELCOME)],
-    ids=["confirmation", "welcome"],
+    ("task", "status", "act", "subject"),
+    [("send_confirmation", "pending", lambda reader: signup(reader.email), CONFIRM),
+     ("send_welcome", "pending", confirm, WELCOME),
+     ("send_preferences_link", "active",
+      lambda reader: fresh_client().post("/confirm/resend/", {"email": reader.email}), PREFERENCES)],
+    ids=["confirmation", "welcome", "preferences link"],
 )
 def test_with_the_broker_down_the_request_succeeds_and_the_sweep_sends_the_email(
-    task, act, subject, monkeypatch, settings, caplog, django_capture_on_commit_callbacks
+    task, status, act, subject, monkeypatch, settings, caplog, django_capture_on_commit_callbacks
 ):
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker unreachable")
 
     monkeypatch.setattr(getattr(tasks, task), "delay", broker_down)
-    reader = reader_make(status=Subscriber.Status.PENDING, email=unique_email())
+    reader = reader_make(status=status, email=unique_email())
     with django_capture_on_commit_callbacks(execute=True):
         response = act(reader)
     assert response.status_code in (200, 303)

@@ -228,14 +228,16 @@ def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(
     assert subscriber.consents.filter(kind="signup").count() == 2
 
 
-def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_signup):
+def test_active_reader_signing_up_again_changes_nothing_and_gets_a_preferences_link(post_signup):
     subscriber = reader_make(topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
     assert list(subscriber.topics.values_list("slug", flat=True)) == ["surveys"]
     assert subscriber.send_hour == 9
-    assert mail.outbox == []
+    [message] = mail.outbox
+    assert message.subject == "Your Daily Papers preferences link"
+    assert link_path(message, "preferences")
 
 
 def test_unsubscribed_reader_signing_up_again_changes_nothing_until_confirmed(post_signup):
