@@ -1,5 +1,6 @@
 """/subscribe/: the signup form, double opt-in request, abuse protection."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -213,6 +214,34 @@ def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
         assert response.status_code == 303
     assert len(sent_to(email)) == 2
     assert Subscriber.objects.get(email=email).consents.count() == 2
+
+
+@pytest.mark.usefixtures("one_rate_window")
+def test_a_request_the_address_limit_swallows_is_logged_without_the_address(
+    settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 1
+    email, other = unique_email("swallowed"), unique_email("other")
+    for path, data in [("/subscribe/", signup_data(email)), ("/subscribe/", signup_data(email)),
+                       ("/confirm/resend/", {"email": email}),
+                       ("/subscribe/", signup_data(other)), ("/subscribe/", signup_data(other))]:
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            assert fresh_client().post(path, data)["Location"] == "/subscribe/check-your-inbox/"
+    swallowed = [r.getMessage() for r in caplog.records if "over the limit" in r.getMessage()]
+    assert [line.split(" for ")[0] for line in swallowed] == ["signup", "new link request", "signup"]
+    keys = [re.search(r"addr:[0-9a-f]{12}", line).group(0) for line in swallowed]
+    assert keys[0] == keys[1] != keys[2]  # one key per address, the same each time
+    assert "swallowed" not in caplog.text and "example.org" not in " ".join(swallowed)
+
+
+def test_the_answer_page_says_how_few_emails_one_address_gets(client, settings):
+    html = client.get("/subscribe/check-your-inbox/").content.decode()
+    assert "we send at most 3 emails to one address in an hour" in html
+    assert "asking again within 5 minutes sends no second copy" in html
+    settings.SUBSCRIBE_RATE_PER_ADDRESS, settings.SUBSCRIBE_RATE_WINDOW_SECONDS = 1, 7200
+    settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = 0
+    html = client.get("/subscribe/check-your-inbox/").content.decode()
+    assert "at most 1 email to one address in 2 hours." in html
 
 
 def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(post_signup):
