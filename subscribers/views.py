@@ -19,6 +19,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -28,7 +29,7 @@ from config.security import address_log_key, client_ip
 from newsletter.selectors import topics_version
 from subscribers import services
 from subscribers.consent import consent_wording
-from subscribers.emails import schedule_text
+from subscribers.emails import first_digest_text, schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.tasks import owed_enqueue, welcome_enqueue
@@ -243,6 +244,7 @@ def confirm(request: HttpRequest, token: str, *, subscriber: Subscriber) -> Http
         # e.g. unsubscribed since: this old link must not bring them back.
         return _link_problem(request, TokenInvalid("this link was already used"))
     context = {"email": masked(subscriber.email), "schedule": schedule_text(subscriber),
+               "first_digest": first_digest_text(subscriber, now=timezone.now()),
                "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")])}
     return render(request, "subscribers/confirmed.html", context)
 
