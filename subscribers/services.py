@@ -68,11 +68,6 @@ class Signup:
     subscriber_id: int | None
     owed: Owed | None = None
 
-    @property
-    def confirmation_owed(self) -> bool:
-        """The caller must enqueue a confirmation email for ``subscriber_id``."""
-        return self.owed is Owed.CONFIRMATION
-
 
 def asked_recently(at: datetime | None, *, now: datetime) -> bool:
     """Whether the same email was owed to the reader less than
@@ -95,8 +90,8 @@ def _confirmation_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
 
 
 def _preferences_link_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
-    """Record a fresh preferences link owed to an active reader (saved here),
-    unless one was owed within the cooldown."""
+    """Record a fresh preferences link owed to an active reader, unless one
+    was owed within the cooldown. Only these two columns change."""
     if asked_recently(subscriber.preferences_link_requested_at, now=now):
         logger.info("subscriber %s asked for a preferences link again within the cooldown; none owed",
                     subscriber.pk)
@@ -150,7 +145,7 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
     - an unsubscribed reader keeps status and choices until the new
       confirmation arrives (the new choices wait in ``pending_choices``);
     - a suppressed address (bounce, complaint, editor) changes nothing;
-    - when the result says ``confirmation_owed``, the database says so too,
+    - when the result says an email is ``owed``, the database says so too,
       so the sweep sends it if the caller's enqueue never runs.
     Sends nothing itself. Safe to call twice: the second call owes one more
     confirmation, unless the first was owed within the cooldown

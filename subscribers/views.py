@@ -105,13 +105,12 @@ def _address_over_limit(email: str, *, asking: str) -> bool:
 
 def _duration(seconds: int) -> str:
     """"an hour", "2 hours", "5 minutes", "30 seconds"."""
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        if seconds % size == 0:
-            count = seconds // size
-            if count == 1:
-                return "an hour" if unit == "hour" else f"a {unit}"
-            return f"{count} {unit}s"
-    return f"{seconds} seconds"
+    unit, size = next((unit, size) for unit, size in (("hour", 3600), ("minute", 60), ("second", 1))
+                      if seconds % size == 0)
+    count = seconds // size
+    if count == 1:
+        return "an hour" if unit == "hour" else f"a {unit}"
+    return f"{count} {unit}s"
 
 
 def private_page(view):
