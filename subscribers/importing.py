@@ -359,9 +359,9 @@ def subscriber_import_run(
     left untouched and counted; suppressed addresses are refused; readers are
     ``pending`` and owed a confirmation email unless the consent source
     activates them, each with a signup consent record (and a confirmation
-    record when activated). Each chunk's
-    readers are committed with the import's progress, under a lock on the
-    import: safe to run twice, even at once, and to resume after a crash.
+    record when activated). Each chunk's readers are committed with the
+    import's progress, under a lock on the import: safe to run twice, even
+    at once, and to resume after a crash.
     An error stops the import where it is (the rows before it stay imported)
     and is raised again. Ends with an admin log entry under the importer.
     Sends no email itself: the confirmation sweep sends what is owed, a
