@@ -77,29 +77,33 @@ def asked_recently(at: datetime | None, *, now: datetime) -> bool:
     return at is not None and now - at < cooldown
 
 
-def _confirmation_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
-    """Record a fresh confirmation owed to ``subscriber`` (saved by the
-    caller), unless one was owed within the cooldown."""
-    if asked_recently(subscriber.confirmation_requested_at, now=now):
-        logger.info("subscriber %s asked for a confirmation again within the cooldown; none owed",
-                    subscriber.pk)
+# The columns that say an email is owed: requested, and claimed when sent
+# (see subscribers/confirmations.py).
+_OWED_COLUMNS = {
+    Owed.CONFIRMATION: ("confirmation_requested_at", "confirmation_sent_at"),
+    Owed.PREFERENCES_LINK: ("preferences_link_requested_at", "preferences_link_sent_at"),
+}
+
+
+def _owe(subscriber: Subscriber, email: Owed, *, now: datetime) -> Owed | None:
+    """Record ``email`` as owed to ``subscriber`` (saved by the caller),
+    unless the same was owed within the cooldown; returns what is owed."""
+    requested, sent = _OWED_COLUMNS[email]
+    if asked_recently(getattr(subscriber, requested), now=now):
+        logger.info("subscriber %s asked for a %s again within the cooldown; none owed", subscriber.pk, email)
         return None
-    subscriber.confirmation_requested_at = now
-    subscriber.confirmation_sent_at = None
-    return Owed.CONFIRMATION
+    setattr(subscriber, requested, now)
+    setattr(subscriber, sent, None)
+    return email
 
 
 def _preferences_link_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
-    """Record a fresh preferences link owed to an active reader, unless one
-    was owed within the cooldown. Only these two columns change."""
-    if asked_recently(subscriber.preferences_link_requested_at, now=now):
-        logger.info("subscriber %s asked for a preferences link again within the cooldown; none owed",
-                    subscriber.pk)
-        return None
-    subscriber.preferences_link_requested_at = now
-    subscriber.preferences_link_sent_at = None
-    subscriber.save(update_fields=["preferences_link_requested_at", "preferences_link_sent_at", "updated_at"])
-    return Owed.PREFERENCES_LINK
+    """A fresh preferences link owed to an active reader; only its two
+    columns change."""
+    owed = _owe(subscriber, Owed.PREFERENCES_LINK, now=now)
+    if owed is not None:
+        subscriber.save(update_fields=[*_OWED_COLUMNS[owed], "updated_at"])
+    return owed
 
 
 def address_checked(email: str) -> str:
@@ -182,13 +186,13 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
             # Never confirmed: the newest form wins, and a new email goes out
             # (the link in the last one confirms the newest choices too).
             choices.apply(subscriber)
-            owed = _confirmation_owe(subscriber, now=now)
+            owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
             subscriber.save()
             choices.apply_topics(subscriber, rows=topic_rows)
             outcome = SignupOutcome.RESENT
         elif subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             subscriber.pending_choices = asdict(choices)
-            owed = _confirmation_owe(subscriber, now=now)
+            owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
             subscriber.save(update_fields=["pending_choices", "confirmation_requested_at",
                                            "confirmation_sent_at", "updated_at"])
             outcome = SignupOutcome.RESUBSCRIBE_REQUESTED
@@ -251,7 +255,7 @@ def subscriber_link_request(*, email: str) -> LinkRequest:
             return LinkRequest(_preferences_link_owe(subscriber, now=now), subscriber.pk)
         if not confirmation_outstanding(subscriber):
             return LinkRequest(None, subscriber.pk)
-        owed = _confirmation_owe(subscriber, now=now)
+        owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
     return LinkRequest(owed, subscriber.pk)
 
