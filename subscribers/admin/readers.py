@@ -27,8 +27,8 @@ from subscribers.editorial import (
     subscribers_mark_unsubscribed,
     subscribers_suppress,
 )
+from subscribers.exporting import csv_line, subscribers_csv_rows
 from subscribers.forms import ChoicesForm
-from subscribers.importing import csv_line, subscribers_csv_rows
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
 from subscribers.tasks import confirmation_enqueue
