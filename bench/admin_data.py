@@ -194,7 +194,7 @@ def bench_seed(*, readers: int, deliveries: int, days: int = 30, papers_per_day:
         editions = []
         for day in dates:
             edition, created = Edition.objects.get_or_create(
-                date=day, defaults={"note": f"{EDITION_MARK} benchmark edition", "status": "published"}
+                date=day, defaults={"note": f"{EDITION_MARK} benchmark edition"}
             )
             editions.append(edition)
             report.editions += created

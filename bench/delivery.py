@@ -37,6 +37,7 @@ import zoneinfo
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import psycopg
@@ -206,7 +207,8 @@ def readers_seed(*, count: int, seed: int = 7) -> None:
                 "email": f"reader{reader.pk}@{DOMAIN}", "status": "active",
                 "keywords": ", ".join(reader.keywords),
                 "frequency": "daily", "timezone": zone, "send_hour": rng.randint(0, hours[zone]),
-                "confirmed_at": now, "created_at": now, "updated_at": now,
+                # Confirmed yesterday: their hour today counts (see newsletter.digest.schedule).
+                "confirmed_at": now - timedelta(days=1), "created_at": now, "updated_at": now,
             }
 
     rows_insert(Subscriber, rows())

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpResponse
+from django.utils.crypto import salted_hmac
 
 from config.lib.ratelimit import rate_limit_count, rate_limit_release
 
@@ -164,3 +165,11 @@ class RedactingFilter(logging.Filter):
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
         return True
+
+
+def address_log_key(email: str) -> str:
+    """A stand-in for an address in logs, "addr:1a2b3c4d5e6f": the same
+    address always gives the same key (follow one address's requests, or
+    compute the key of an address you are asked about), but it is keyed with
+    SECRET_KEY, so a log reader cannot test guessed addresses against it."""
+    return "addr:" + salted_hmac("daily-papers.log-address", email.strip().lower()).hexdigest()[:12]

@@ -168,6 +168,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 TASTES_REFRESH_EVERY_SECONDS = env_int("TASTES_REFRESH_EVERY_SECONDS", 900, minimum=60)
+SUBSCRIBERS_SWEEP_EVERY_SECONDS = env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10)
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
         "task": "newsletter.tasks.heartbeat",
@@ -183,7 +184,7 @@ CELERY_BEAT_SCHEDULE = {
     # down at signup, worker crash); see subscribers/confirmations.py.
     "subscribers-sweep": {
         "task": "subscribers.tasks.sweep",
-        "schedule": env_int("SUBSCRIBERS_SWEEP_EVERY_SECONDS", 300, minimum=10),
+        "schedule": SUBSCRIBERS_SWEEP_EVERY_SECONDS,
     },
     # Readers' clicks in digests teach their tastes (weakly): rebuilt here.
     "reader-tastes-refresh": {
@@ -228,6 +229,9 @@ SUBSCRIBE_RATE_PER_IP = env_int("SUBSCRIBE_RATE_PER_IP", 20, minimum=1)
 # Client addresses the per-IP signup limit ignores (e.g. a load-test client).
 RATE_LIMIT_EXEMPT_IPS = env_list("RATE_LIMIT_EXEMPT_IPS")
 SUBSCRIBE_RATE_PER_ADDRESS = env_int("SUBSCRIBE_RATE_PER_ADDRESS", 3, minimum=1)
+# After an email is owed to an address (a confirmation, a preferences link),
+# asking again within this many seconds owes no second copy.
+SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = env_int("SUBSCRIBE_EMAIL_COOLDOWN_SECONDS", 300, minimum=0)
 # Feedback pages ("More like this", "Rate these papers") per client address
 # and window: generous for a reader, a wall for a script.
 FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)
@@ -240,6 +244,9 @@ PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 90, min
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 # Seconds the sweep leaves a fresh confirmation or welcome email to its own task.
 SUBSCRIBERS_SWEEP_GRACE_SECONDS = env_int("SUBSCRIBERS_SWEEP_GRACE_SECONDS", 120, minimum=0)
+# Confirmation (and welcome) emails one sweep sends at most: the pace at which
+# a CSV import's pending readers get theirs.
+SUBSCRIBERS_SWEEP_BATCH = env_int("SUBSCRIBERS_SWEEP_BATCH", 500, minimum=1)
 # The mailto: half of every List-Unsubscribe header (default: the sender's address).
 LIST_UNSUBSCRIBE_MAILTO = env_str("LIST_UNSUBSCRIBE_MAILTO") or parseaddr(DEFAULT_FROM_EMAIL)[1]
 if "@" not in LIST_UNSUBSCRIBE_MAILTO:

@@ -204,14 +204,12 @@ class PaperTopic(models.Model):
 
 
 class Edition(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+    """A day's papers with the editor's note. Where it stands (ingested,
+    curated, sending, sent) is read from its papers and deliveries
+    (``newsletter.editions``), not stored."""
 
     date = models.DateField(unique=True)
     note = models.TextField("editor's note", blank=True)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
-    published_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

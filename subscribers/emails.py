@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import datetime
 from urllib.parse import quote
 
 from django.conf import settings
@@ -19,6 +20,7 @@ from django.utils.html import escape
 
 from config.lib.emails import css_inline, message_build
 from config.mail import bulk_message_options
+from newsletter.digest.schedule import first_digest_at, reader_zone
 from subscribers.choices import WEEKDAYS
 from subscribers.models import Subscriber
 from subscribers.suppression import is_blocked_for_signup, is_suppressed
@@ -139,7 +141,7 @@ def welcome_send(*, subscriber: Subscriber) -> bool:
 
 
 # Readers a fresh preferences link may go to: an unsubscribed reader may
-# still want to download or delete their data.
+# still want to download or delete their data (their links expire).
 PREFERENCES_LINK_STATUSES = (Subscriber.Status.ACTIVE, Subscriber.Status.UNSUBSCRIBED)
 
 
@@ -148,7 +150,9 @@ def preferences_link_send(*, subscriber: Subscriber) -> bool:
     for it: transactional, no List-Unsubscribe headers; the unsubscribe link
     is in the footer). Returns False without sending unless the reader is
     active or unsubscribed and the address is not blocked (a bounce, a
-    complaint, an editor). Sends once per call."""
+    complaint, an editor; a reader's own unsubscribe does not block, as for
+    a confirmation). Callers own at-most-once
+    (``confirmations.preferences_link_deliver``)."""
     if subscriber.status not in PREFERENCES_LINK_STATUSES or is_blocked_for_signup(subscriber.email):
         logger.info("preferences link not sent: subscriber %s is not mailable", subscriber.pk)
         return False
@@ -156,6 +160,24 @@ def preferences_link_send(*, subscriber: Subscriber) -> bool:
                 "unsubscribe_url": unsubscribe_url(subscriber)}
     _send(name="preferences-link", subscriber=subscriber, personal=personal, headers={}, bulk=False)
     return True
+
+
+def first_digest_text(subscriber: Subscriber, *, now: datetime) -> str:
+    """"tomorrow, Saturday, at 08:00 (Europe/Berlin)": when a confirmed
+    reader's first digest comes, in their own time zone. Empty once it has
+    come, or while the reader is paused."""
+    first = first_digest_at(subscriber=subscriber)
+    if first is None or first < now or subscriber.paused:
+        return ""
+    local = first.astimezone(reader_zone(subscriber.timezone))
+    days = (local.date() - now.astimezone(local.tzinfo).date()).days
+    if days == 0:
+        day = "today"
+    elif days == 1:
+        day = f"tomorrow, {local:%A},"
+    else:
+        day = f"on {local:%A}, {local.day} {local:%B},"
+    return f"{day} at {local:%H:%M} ({subscriber.timezone})"
 
 
 def schedule_text(subscriber: Subscriber) -> str:

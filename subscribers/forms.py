@@ -113,6 +113,34 @@ class TimezoneField(forms.ChoiceField):
         return str(value) in timezone_names()
 
 
+class KeywordsField(forms.CharField):
+    """Words or phrases separated by commas: readable text on one line, at
+    most KEYWORDS_MAX_CHARS in all, KEYWORDS_MAX_COUNT of them, each at most
+    KEYWORD_MAX_CHARS long. Cleaned to "a, b", case-insensitive repeats
+    dropped (the first spelling wins). The CSV import checks its cells with
+    this same field."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", KEYWORDS_MAX_CHARS)
+        super().__init__(**kwargs)
+
+    def clean(self, value) -> str:
+        raw = super().clean(value)
+        _check_readable(raw)
+        words = [word.strip() for word in raw.split(",") if word.strip()]
+        if len(words) > KEYWORDS_MAX_COUNT:
+            raise ValidationError(f"Please enter at most {KEYWORDS_MAX_COUNT} keywords.", code="too_many")
+        for word in words:
+            if len(word) > KEYWORD_MAX_CHARS:
+                raise ValidationError(
+                    f"Each keyword can be at most {KEYWORD_MAX_CHARS} characters long.", code="too_long"
+                )
+        unique: dict[str, str] = {}
+        for word in words:
+            unique.setdefault(word.lower(), word)
+        return ", ".join(unique.values())
+
+
 class TopicChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj):
         return format_html(
@@ -121,7 +149,8 @@ class TopicChoiceField(forms.ModelMultipleChoiceField):
 
 
 class ChoicesForm(forms.Form):
-    """What a reader chooses: shared by the signup and preferences forms."""
+    """What a reader chooses: shared by the signup and preferences forms, and
+    the CSV import checks its rows with these fields."""
 
     topics = TopicChoiceField(
         queryset=Topic.objects.filter(active=True),
@@ -133,9 +162,8 @@ class ChoicesForm(forms.Form):
             "invalid_pk_value": "One of the chosen topics is not one we offer; please pick from the list.",
         },
     )
-    keywords = forms.CharField(
+    keywords = KeywordsField(
         required=False,
-        max_length=KEYWORDS_MAX_CHARS,
         label="Papers mentioning…",
         help_text="Optional. Words or phrases, separated by commas, e.g. Mamba, KV cache, RLHF.",
         widget=forms.TextInput(attrs={"placeholder": "Mamba, KV cache, RLHF", "autocomplete": "off"}),
@@ -169,23 +197,6 @@ class ChoicesForm(forms.Form):
         help_text="Your local time.",
         error_messages={"invalid_choice": "Pick an hour between 00:00 and 23:00."},
     )
-
-    def clean_keywords(self) -> str:
-        raw = self.cleaned_data.get("keywords", "")
-        _check_readable(raw)
-        words = [word.strip() for word in raw.split(",") if word.strip()]
-        if len(words) > KEYWORDS_MAX_COUNT:
-            raise ValidationError(f"Please enter at most {KEYWORDS_MAX_COUNT} keywords.", code="too_many")
-        for word in words:
-            if len(word) > KEYWORD_MAX_CHARS:
-                raise ValidationError(
-                    f"Each keyword can be at most {KEYWORD_MAX_CHARS} characters long.", code="too_long"
-                )
-        # Case-insensitive de-duplication, first spelling wins.
-        unique: dict[str, str] = {}
-        for word in words:
-            unique.setdefault(word.lower(), word)
-        return ", ".join(unique.values())
 
     def clean(self):
         cleaned = super().clean()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -31,7 +32,7 @@ class Subscriber(models.Model):
         inserts synthetic readers of every status):
 
         - pending: a web signup (``services.subscriber_signup``) or a CSV
-          import (``importing.subscribers_import_csv``);
+          import (``importing.subscriber_import_run``);
         - active: the reader's confirmation (``services.subscriber_confirm``)
           or a CSV import that carries a confirmed opt-in over;
         - unsubscribed: the reader's own link
@@ -76,6 +77,10 @@ class Subscriber(models.Model):
     # only when the new confirmation arrives, so nothing changes before that.
     pending_choices = models.JSONField(null=True, blank=True)
     welcome_sent_at = models.DateTimeField(null=True, blank=True)
+    # An active reader asked for a fresh preferences link: owed and claimed
+    # like the confirmation above.
+    preferences_link_requested_at = models.DateTimeField(null=True, blank=True)
+    preferences_link_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -91,7 +96,7 @@ class Subscriber(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "send_hour"], name="subscriber_due_idx"),
-            # The sweep's two questions, answered from small partial indexes.
+            # The sweep's questions, answered from small partial indexes.
             models.Index(
                 fields=["confirmation_requested_at"],
                 condition=models.Q(
@@ -103,6 +108,13 @@ class Subscriber(models.Model):
                 fields=["confirmed_at"],
                 condition=models.Q(welcome_sent_at__isnull=True, confirmed_at__isnull=False),
                 name="subscriber_welcome_owed_idx",
+            ),
+            models.Index(
+                fields=["preferences_link_requested_at"],
+                condition=models.Q(
+                    preferences_link_requested_at__isnull=False, preferences_link_sent_at__isnull=True
+                ),
+                name="subscriber_prefs_link_owed_idx",
             ),
             # The admin's signup-month and time-zone filters.
             models.Index(fields=["created_at"], name="subscriber_created_idx"),
@@ -241,3 +253,51 @@ class ProviderEvent(models.Model):
 
     def __str__(self):
         return f"{self.provider} {self.event_type} #{self.pk}"
+
+
+class SubscriberImport(models.Model):
+    """A CSV file of readers being imported (``subscribers/importing.py``).
+
+    A worker (or the ``import_subscribers`` command) imports it a chunk of
+    rows at a time; each chunk's readers and the progress below are committed
+    together, so a run that stops resumes after the last whole chunk and no
+    row is ever half-applied. The file is kept only until the import ends:
+    it holds addresses."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Waiting for a worker"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        STOPPED = "stopped", "Stopped"
+
+    filename = models.CharField(max_length=200)
+    consent_source = models.CharField(max_length=20)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    content = models.BinaryField(blank=True, help_text="The uploaded file; emptied when the import ends.")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True, help_text="Known once the file is read.")
+    rows_done = models.PositiveIntegerField(default=0)
+    # The last line of the file whose row is applied: where a resumed run starts.
+    line_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    already_present = models.PositiveIntegerField(default=0)
+    problem_count = models.PositiveIntegerField(default=0)
+    problems = models.JSONField(default=list, blank=True, help_text="The first [line, reason] pairs.")
+    error = models.CharField(max_length=500, blank=True, help_text="Why the import stopped.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Touched with every chunk: a running import left alone for long lost its worker.
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "updated_at"], name="subscriber_import_status_idx")]
+
+    def __str__(self):
+        return f"CSV import {self.filename} ({self.get_status_display().lower()})"
+
+    def summary(self) -> str:
+        return (
+            f"{self.created} imported, {self.already_present} already readers (left as they were), "
+            f"{self.problem_count} rows not imported"
+        )

@@ -16,7 +16,9 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -30,6 +32,7 @@ from newsletter.models import Topic
 from subscribers.addresses import address_spellings, email_key, email_normalised
 from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
+from subscribers.emails import PREFERENCES_LINK_STATUSES
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
 from subscribers.suppression import (
     LIFTABLE_REASONS,
@@ -48,27 +51,64 @@ class SignupOutcome(enum.StrEnum):
     same for all of them), only logged and tested."""
 
     CREATED = "created"  # new pending reader, confirmation owed
-    RESENT = "resent"  # still pending: choices replaced, a fresh confirmation owed
-    RESUBSCRIBE_REQUESTED = "resubscribe_requested"  # unsubscribed: confirmation owed
-    ALREADY_ACTIVE = "already_active"  # nothing changes, nothing is sent
+    RESENT = "resent"  # still pending: choices replaced, a fresh confirmation owed (see Signup.owed)
+    RESUBSCRIBE_REQUESTED = "resubscribe_requested"  # unsubscribed: confirmation owed (see Signup.owed)
+    ALREADY_ACTIVE = "already_active"  # nothing changes; a fresh preferences link owed (see Signup.owed)
     SUPPRESSED = "suppressed"  # bounced, complained, or suppressed by an editor
 
 
-CONFIRMATION_OWED = {SignupOutcome.CREATED, SignupOutcome.RESENT, SignupOutcome.RESUBSCRIBE_REQUESTED}
+class Owed(enum.StrEnum):
+    """The email a reader's request leaves owed (the caller enqueues it)."""
+
+    CONFIRMATION = "confirmation"
+    PREFERENCES_LINK = "preferences_link"
 
 
 @dataclass(frozen=True)
 class Signup:
-    """What ``subscriber_signup`` did, and to which reader (None when the
-    address is suppressed and no reader was looked up)."""
+    """What ``subscriber_signup`` did, to which reader (None when the address
+    is suppressed and no reader was looked up), and which email it owes."""
 
     outcome: SignupOutcome
     subscriber_id: int | None
+    owed: Owed | None = None
 
-    @property
-    def confirmation_owed(self) -> bool:
-        """The caller must enqueue a confirmation email for ``subscriber_id``."""
-        return self.outcome in CONFIRMATION_OWED
+
+def asked_recently(at: datetime | None, *, now: datetime) -> bool:
+    """Whether the same email was owed to the reader less than
+    ``SUBSCRIBE_EMAIL_COOLDOWN_SECONDS`` ago: asking again that soon (back,
+    and submit again) owes no second copy; the first is on its way."""
+    cooldown = timedelta(seconds=settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS)
+    return at is not None and now - at < cooldown
+
+
+# The columns that say an email is owed: requested, and claimed when sent
+# (see subscribers/confirmations.py).
+_OWED_COLUMNS = {
+    Owed.CONFIRMATION: ("confirmation_requested_at", "confirmation_sent_at"),
+    Owed.PREFERENCES_LINK: ("preferences_link_requested_at", "preferences_link_sent_at"),
+}
+
+
+def _owe(subscriber: Subscriber, email: Owed, *, now: datetime) -> Owed | None:
+    """Record ``email`` as owed to ``subscriber`` (saved by the caller),
+    unless the same was owed within the cooldown; returns what is owed."""
+    requested, sent = _OWED_COLUMNS[email]
+    if asked_recently(getattr(subscriber, requested), now=now):
+        logger.info("subscriber %s asked for a %s again within the cooldown; none owed", subscriber.pk, email)
+        return None
+    setattr(subscriber, requested, now)
+    setattr(subscriber, sent, None)
+    return email
+
+
+def _preferences_link_owe(subscriber: Subscriber, *, now: datetime) -> Owed | None:
+    """A fresh preferences link owed to an active reader; only its two
+    columns change."""
+    owed = _owe(subscriber, Owed.PREFERENCES_LINK, now=now)
+    if owed is not None:
+        subscriber.save(update_fields=[*_OWED_COLUMNS[owed], "updated_at"])
+    return owed
 
 
 def address_checked(email: str) -> str:
@@ -109,14 +149,16 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
     when the caller has just read them (the form), so they are not read again.
     Guarantees:
     - a signup consent record for every signup that may lead to mail;
-    - an active reader is left exactly as it is, and nothing is owed;
+    - an active reader's status and choices are left exactly as they are;
+      a fresh preferences link is owed instead (they may have lost theirs);
     - an unsubscribed reader keeps status and choices until the new
       confirmation arrives (the new choices wait in ``pending_choices``);
     - a suppressed address (bounce, complaint, editor) changes nothing;
-    - when the result says ``confirmation_owed``, the database says so too,
+    - when the result says an email is ``owed``, the database says so too,
       so the sweep sends it if the caller's enqueue never runs.
     Sends nothing itself. Safe to call twice: the second call owes one more
-    confirmation.
+    confirmation, unless the first was owed within the cooldown
+    (``asked_recently``).
     """
     email = address_checked(email)
     if is_blocked_for_signup(email):
@@ -143,26 +185,26 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
                 _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                                 user_agent=user_agent, source=source)
                 logger.info("signup: subscriber %s created", subscriber.pk)
-                return Signup(SignupOutcome.CREATED, subscriber.pk)
+                return Signup(SignupOutcome.CREATED, subscriber.pk, Owed.CONFIRMATION)
 
         if subscriber.status == Subscriber.Status.PENDING:
-            # Never confirmed: the newest form wins, and a new email goes out.
+            # Never confirmed: the newest form wins, and a new email goes out
+            # (the link in the last one confirms the newest choices too).
             choices.apply(subscriber)
-            subscriber.confirmation_requested_at = now
-            subscriber.confirmation_sent_at = None
+            owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
             subscriber.save()
             choices.apply_topics(subscriber, rows=topic_rows)
             outcome = SignupOutcome.RESENT
         elif subscriber.status == Subscriber.Status.UNSUBSCRIBED:
             subscriber.pending_choices = asdict(choices)
-            subscriber.confirmation_requested_at = now
-            subscriber.confirmation_sent_at = None
+            owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
             subscriber.save(update_fields=["pending_choices", "confirmation_requested_at",
                                            "confirmation_sent_at", "updated_at"])
             outcome = SignupOutcome.RESUBSCRIBE_REQUESTED
         elif subscriber.status == Subscriber.Status.ACTIVE:
-            logger.info("signup ignored: subscriber %s is already active", subscriber.pk)
-            return Signup(SignupOutcome.ALREADY_ACTIVE, subscriber.pk)
+            logger.info("signup: subscriber %s is already active; choices left as they are", subscriber.pk)
+            owed = _preferences_link_owe(subscriber, now=now)
+            return Signup(SignupOutcome.ALREADY_ACTIVE, subscriber.pk, owed)
         else:
             logger.info("signup ignored: subscriber %s is %s", subscriber.pk, subscriber.status)
             return Signup(SignupOutcome.SUPPRESSED, subscriber.pk)
@@ -170,7 +212,7 @@ def subscriber_signup(*, email: str, choices: Choices, topic_rows: Iterable[Topi
         _consent_record(subscriber=subscriber, kind=ConsentRecord.Kind.SIGNUP, ip=ip,
                         user_agent=user_agent, source=source)
     logger.info("signup: subscriber %s %s", subscriber.pk, outcome)
-    return Signup(outcome, subscriber.pk)
+    return Signup(outcome, subscriber.pk, owed)
 
 
 def subscriber_confirmation_resend(*, email: str) -> int | None:
@@ -189,6 +231,55 @@ def subscriber_confirmation_resend(*, email: str) -> int | None:
         subscriber.confirmation_sent_at = None
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
     return subscriber.pk
+
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """What a reader's "send me a new link" owes, and to which reader; never
+    shown to the visitor (the answer page is the same for every address)."""
+
+    owed: Owed | None
+    subscriber_id: int | None = None
+
+
+def subscriber_link_request(*, email: str) -> LinkRequest:
+    """A reader asks for a new link (the resend form): a fresh confirmation
+    is owed to an address whose confirmation is outstanding, a fresh
+    preferences link to an active reader, each unless the same was owed
+    within the cooldown. Anything else (unknown, suppressed, left) changes
+    nothing. The caller enqueues what is owed. Sends nothing itself."""
+    email = email.strip()
+    if is_blocked_for_signup(email):
+        return LinkRequest(None)
+    now = timezone.now()
+    with transaction.atomic():
+        subscriber = _subscriber_locked(email)
+        if subscriber is None:
+            return LinkRequest(None)
+        if subscriber.status == Subscriber.Status.ACTIVE:
+            return LinkRequest(_preferences_link_owe(subscriber, now=now), subscriber.pk)
+        if not confirmation_outstanding(subscriber):
+            return LinkRequest(None, subscriber.pk)
+        owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
+        subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
+    return LinkRequest(owed, subscriber.pk)
+
+
+def subscriber_preferences_link_request(*, subscriber: Subscriber) -> Owed | None:
+    """The reader asks, through one of their own links (an expired
+    preferences link, the unsubscribe page, the web copy), for a fresh
+    preferences link by email: owed to an active or unsubscribed reader
+    whose address is not blocked, unless one was owed within the cooldown.
+    Returns what is owed; the caller enqueues it. Sends nothing itself."""
+    if is_blocked_for_signup(subscriber.email):
+        return None
+    with transaction.atomic():
+        locked = Subscriber.objects.select_for_update().filter(
+            pk=subscriber.pk, status__in=PREFERENCES_LINK_STATUSES
+        ).first()
+        if locked is None:
+            return None
+        return _preferences_link_owe(locked, now=timezone.now())
 
 
 def confirmation_outstanding(subscriber: Subscriber) -> bool:
@@ -308,6 +399,8 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
             "confirmation_sent_at": _iso(subscriber.confirmation_sent_at),
             "confirmed_at": _iso(subscriber.confirmed_at),
             "welcome_sent_at": _iso(subscriber.welcome_sent_at),
+            "preferences_link_requested_at": _iso(subscriber.preferences_link_requested_at),
+            "preferences_link_sent_at": _iso(subscriber.preferences_link_sent_at),
             "unsubscribed_at": _iso(subscriber.unsubscribed_at),
             "pending_choices": subscriber.pending_choices,
         },

@@ -14,10 +14,15 @@ import logging
 from celery import shared_task
 from django.db import transaction
 
-from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
-from subscribers.emails import preferences_link_send
-from subscribers.models import Subscriber
+from subscribers.confirmations import (
+    confirmation_deliver,
+    preferences_link_deliver,
+    subscribers_sweep,
+    welcome_deliver,
+)
+from subscribers.importing import imports_stalled, subscriber_import_run
 from subscribers.provider_events.processing import provider_event_process, provider_events_sweep
+from subscribers.services import Owed
 
 logger = logging.getLogger(__name__)
 
@@ -36,26 +41,34 @@ def send_welcome(subscriber_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def send_preferences_link(subscriber_id: int) -> None:
-    """Send the fresh preferences link a reader asked for. Not retried: the
-    reader can press the button again (and is rate-limited)."""
-    subscriber = Subscriber.objects.filter(pk=subscriber_id).first()
-    if subscriber is not None:
-        preferences_link_send(subscriber=subscriber)
+    """Send the preferences link an active reader asked for, at most once."""
+    preferences_link_deliver(subscriber_id=subscriber_id)
 
 
 @shared_task(ignore_result=True)
 def sweep() -> None:
-    """Run by beat: send confirmation and welcome emails whose task never ran."""
+    """Run by beat: send confirmation, welcome and preferences-link emails
+    whose task never ran, and hand imports whose run was lost to a worker
+    again."""
     subscribers_sweep()
+    for import_id in imports_stalled():
+        import_enqueue(import_id=import_id)
 
 
-def _enqueue(task, subscriber_id: int, *, if_lost: str = "the sweep will send it") -> None:
+@shared_task(ignore_result=True)
+def run_import(import_id: int) -> None:
+    """Run a stored CSV import to its end. Safe to run twice, even at once
+    (acks_late); a run whose worker died is resumed by the sweep."""
+    subscriber_import_run(import_id=import_id)
+
+
+def _enqueue(task, object_id: int) -> None:
     try:
-        task.delay(subscriber_id)
-    except Exception:  # broker unreachable: the owed email stays in the database
+        task.delay(object_id)
+    except Exception:  # broker unreachable: what is owed stays in the database
         logger.warning(
-            "could not enqueue %s for subscriber %s (broker unavailable?); %s",
-            task.name, subscriber_id, if_lost, exc_info=True,
+            "could not enqueue %s for %s (broker unavailable?); the sweep will do it",
+            task.name, object_id, exc_info=True,
         )
 
 
@@ -65,18 +78,32 @@ def confirmation_enqueue(*, subscriber_id: int) -> None:
     transaction.on_commit(lambda: _enqueue(send_confirmation, subscriber_id))
 
 
-def preferences_link_enqueue(*, subscriber_id: int) -> None:
-    """Enqueue the preferences link a reader asked for, after commit. Never
-    raises for a dead broker (logged; the reader may ask again)."""
-    transaction.on_commit(
-        lambda: _enqueue(send_preferences_link, subscriber_id, if_lost="not sent; the reader may ask again")
-    )
-
-
 def welcome_enqueue(*, subscriber_id: int) -> None:
     """Enqueue the owed welcome email once the current transaction commits.
     Never raises for a dead broker: the sweep sends it instead."""
     transaction.on_commit(lambda: _enqueue(send_welcome, subscriber_id))
+
+
+def preferences_link_enqueue(*, subscriber_id: int) -> None:
+    """Enqueue the preferences link an active reader asked for, once the
+    current transaction commits. Never raises for a dead broker: the sweep
+    sends it instead."""
+    transaction.on_commit(lambda: _enqueue(send_preferences_link, subscriber_id))
+
+
+def owed_enqueue(*, owed: Owed | None, subscriber_id: int | None) -> None:
+    """Enqueue the email a reader's request left owed (a signup, "send me a
+    new link"), if any."""
+    if owed is Owed.CONFIRMATION:
+        confirmation_enqueue(subscriber_id=subscriber_id)
+    elif owed is Owed.PREFERENCES_LINK:
+        preferences_link_enqueue(subscriber_id=subscriber_id)
+
+
+def import_enqueue(*, import_id: int) -> None:
+    """Enqueue a stored import once the current transaction commits. Never
+    raises for a dead broker: the sweep hands it to a worker instead."""
+    transaction.on_commit(lambda: _enqueue(run_import, import_id))
 
 
 @shared_task(ignore_result=True)

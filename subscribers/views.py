@@ -19,19 +19,20 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from config.lib.ratelimit import rate_limit_hit
-from config.security import client_ip
+from config.security import address_log_key, client_ip
 from newsletter.selectors import topics_version
 from subscribers import services
 from subscribers.consent import consent_wording
-from subscribers.emails import schedule_text
+from subscribers.emails import first_digest_text, schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled, topics_asked
 from subscribers.models import ConsentRecord, Subscriber
-from subscribers.tasks import confirmation_enqueue, preferences_link_enqueue, welcome_enqueue
+from subscribers.tasks import owed_enqueue, welcome_enqueue
 from subscribers.tokens import TokenExpired, TokenInvalid, preferences_max_age, token_make, token_read
 
 logger = logging.getLogger(__name__)
@@ -90,11 +91,26 @@ def _ip_over_limit(request: HttpRequest) -> bool:
     )
 
 
-def _address_over_limit(email: str) -> bool:
-    return rate_limit_hit(
-        scope="subscribe-address", key=email,
-        limit=settings.SUBSCRIBE_RATE_PER_ADDRESS, window=settings.SUBSCRIBE_RATE_WINDOW_SECONDS,
-    )
+def _address_over_limit(email: str, *, asking: str) -> bool:
+    """Whether a request for ``email`` goes over the per-address limit; if so
+    the visitor still gets the usual answer (the form must not tell who is
+    subscribed) and the log says so, without the address."""
+    limit, window = settings.SUBSCRIBE_RATE_PER_ADDRESS, settings.SUBSCRIBE_RATE_WINDOW_SECONDS
+    if not rate_limit_hit(scope="subscribe-address", key=email, limit=limit, window=window):
+        return False
+    logger.warning("%s for %s not acted on: over the limit of %s requests per address in %s s",
+                   asking, address_log_key(email), limit, window)
+    return True
+
+
+def _duration(seconds: int) -> str:
+    """"an hour", "2 hours", "5 minutes", "30 seconds"."""
+    unit, size = next((unit, size) for unit, size in (("hour", 3600), ("minute", 60), ("second", 1))
+                      if seconds % size == 0)
+    count = seconds // size
+    if count == 1:
+        return "an hour" if unit == "hour" else f"a {unit}"
+    return f"{count} {unit}s"
 
 
 def private_page(view):
@@ -160,13 +176,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             data = form.cleaned_data
             # Over the per-address limit the visitor gets the usual answer and
             # nothing is sent: the form must not become a mail bomb.
-            if not _address_over_limit(data["email"]):
+            if not _address_over_limit(data["email"], asking="signup"):
                 signup = services.subscriber_signup(
                     email=data["email"], choices=form.choices(), topic_rows=data["topics"],
                     ip=client_ip(request), user_agent=user_agent(request), source=ConsentRecord.Source.WEB,
                 )
-                if signup.confirmation_owed:
-                    confirmation_enqueue(subscriber_id=signup.subscriber_id)
+                owed_enqueue(owed=signup.owed, subscriber_id=signup.subscriber_id)
             return _see_other("subscribe-done")
         status = 400
     else:
@@ -185,8 +200,15 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 @require_safe
 def subscribe_done(request: HttpRequest) -> HttpResponse:
-    # The same answer whether or not the address is known.
-    return render(request, "subscribers/subscribe_done.html")
+    # The same answer whether or not the address is known, and whether or
+    # not a limit swallowed the request: the page says what the limits are.
+    cooldown = settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS
+    context = {
+        "per_address": settings.SUBSCRIBE_RATE_PER_ADDRESS,
+        "window": _duration(settings.SUBSCRIBE_RATE_WINDOW_SECONDS),
+        "cooldown": _duration(cooldown) if cooldown else "",
+    }
+    return render(request, "subscribers/subscribe_done.html", context)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -198,10 +220,9 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
             return _see_other("subscribe-done")
         form = _bound_form(AddressForm, request)
         if form.is_valid():
-            if not _address_over_limit(form.cleaned_data["email"]):
-                owed = services.subscriber_confirmation_resend(email=form.cleaned_data["email"])
-                if owed is not None:
-                    confirmation_enqueue(subscriber_id=owed)
+            if not _address_over_limit(form.cleaned_data["email"], asking="new link request"):
+                asked = services.subscriber_link_request(email=form.cleaned_data["email"])
+                owed_enqueue(owed=asked.owed, subscriber_id=asked.subscriber_id)
             return _see_other("subscribe-done")
         status = 400
     else:
@@ -232,6 +253,7 @@ def confirm(request: HttpRequest, token: str, *, subscriber: Subscriber) -> Http
     # link must not hand out fresh preferences links (they reach the
     # reader's data); it offers to email one instead.
     context = {"email": masked(subscriber.email), "schedule": schedule_text(subscriber),
+               "first_digest": first_digest_text(subscriber, now=timezone.now()),
                "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")])
                if activated else "",
                "new_link_path": reverse("preferences-new-link", args=["confirm", token])}
@@ -371,7 +393,8 @@ def preferences_link_request(request: HttpRequest, purpose: str, token: str) -> 
         if _ip_over_limit(request):
             return _too_many(request)
         # Over the per-address limit the answer is the same and nothing is sent.
-        if not _address_over_limit(subscriber.email):
-            preferences_link_enqueue(subscriber_id=subscriber.pk)
+        if not _address_over_limit(subscriber.email, asking="preferences link"):
+            owed = services.subscriber_preferences_link_request(subscriber=subscriber)
+            owed_enqueue(owed=owed, subscriber_id=subscriber.pk)
         return render(request, "subscribers/preferences_link.html", {**context, "sent": True})
     return render(request, "subscribers/preferences_link.html", context)

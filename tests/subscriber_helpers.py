@@ -67,3 +67,11 @@ def html_part(message) -> str:
 
 def sent_to(email: str) -> list:
     return [m for m in mail.outbox if email in m.to]
+
+
+def import_run(text: str, *, filename: str = "readers.csv", **kwargs):
+    """Store CSV ``text`` as an import and run it to its end, as a worker does."""
+    from subscribers.importing import subscriber_import_create, subscriber_import_run
+
+    stored = subscriber_import_create(data=text.encode(), filename=filename, **kwargs)
+    return subscriber_import_run(import_id=stored.pk)

@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from newsletter.admin.charts import Threshold
 from newsletter.models import Delivery
 from newsletter.selectors import editions_papers
 from subscribers.models import ProviderEvent, Subscriber
@@ -68,6 +69,46 @@ class Dashboard(_Rates):
     @property
     def complaint_level(self) -> str:
         return rate_level(self.complaint_rate, warn=COMPLAINT_WARN, limit=COMPLAINT_MAX)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure per day: a column of the dashboard's day-by-day table and,
+    with a ``unit``, a chart. Adding a figure is a DayStats field (or
+    property), the query that fills it, and an entry in FIGURES."""
+
+    name: str  # the DayStats attribute
+    title: str
+    unit: str = ""  # "": in the table only
+    percent: bool = False
+    color: str = "#c2410c"
+    thresholds: tuple[Threshold, ...] = ()
+    gap: str = ""  # what a day without a value means
+
+    def value(self, day: DayStats) -> float | None:
+        return getattr(day, self.name)
+
+
+FIGURES = [
+    Figure("active", "Active readers", unit="readers"),
+    Figure("confirmations", "New confirmations", unit="readers", color="#2e7d32"),
+    Figure("unsubscribes", "Unsubscribes", unit="readers", color="#8d6e63"),
+    Figure("sent", "Emails sent", unit="emails"),
+    Figure("bounces", "Hard bounces"),
+    Figure(
+        "bounce_rate", "Bounce rate", unit="% of emails sent", percent=True, color="#ef6c00",
+        thresholds=(Threshold(BOUNCE_WARN, "2%: keep under", "#b45309"),
+                    Threshold(BOUNCE_MAX, "5%: providers review the sender", "#c62828")),
+        gap="no emails sent",
+    ),
+    Figure("complaints", "Complaints"),
+    Figure(
+        "complaint_rate", "Complaint rate", unit="% of emails sent", percent=True, color="#ad1457",
+        thresholds=(Threshold(COMPLAINT_WARN, "0.1%: keep under", "#b45309"),
+                    Threshold(COMPLAINT_MAX, "0.3%: never reach", "#c62828")),
+        gap="no emails sent",
+    ),
+]
 
 
 def rate_level(rate: float | None, *, warn: float, limit: float) -> str:
@@ -179,18 +220,6 @@ def dashboard_stats(*, today: date | None = None, days: int = 30) -> Dashboard:
         bounces=sum(d.bounces for d in stats),
         complaints=sum(d.complaints for d in stats),
     )
-
-
-def edition_delivery_counts(*, edition) -> dict[str, int]:
-    """Deliveries of one edition per status, in one query on the
-    (edition, status) index."""
-    rows = (
-        Delivery.objects.filter(edition=edition)
-        .values("status")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    return {row["status"]: row["n"] for row in rows}
 
 
 def topics_reader_counts() -> dict[int, int]:

@@ -4,10 +4,9 @@
 from django.contrib import admin
 from django.contrib.admin import ShowFacets
 from django.db.models.functions import Lower
+from django.utils.html import format_html
 
-from config.lib.admin import (
-    ChoiceFromQueryFilter,
-)
+from config.lib.admin import ChoiceFromQueryFilter, address_html, moment_column
 from config.lib.paging import EstimatedCountPaginator
 from newsletter.models import Delivery, Edition, WorkerPing
 from subscribers.models import Subscriber
@@ -30,7 +29,8 @@ class ReasonFilter(ChoiceFromQueryFilter):
 class DeliveryAdmin(admin.ModelAdmin):
     """Read-only: deliveries are the sending machinery's record."""
 
-    list_display = ["id", "subscriber", "edition_date", "status", "reason", "attempts", "sent_at", "due_at"]
+    list_display = ["id", "reader", "edition_date", "status", "reason", "attempts",
+                    moment_column("sent_at", "sent at"), moment_column("due_at", "due at")]
     list_filter = [("edition", RecentEditionFilter), "status", ReasonFilter]
     list_select_related = ["subscriber", "edition"]
     search_fields = ["subscriber__email", "provider_message_id"]
@@ -52,9 +52,14 @@ class DeliveryAdmin(admin.ModelAdmin):
             return queryset.filter(subscriber__in=readers.values("pk")), False
         return queryset.filter(provider_message_id=term), False
 
-    @admin.display(description="edition", ordering="edition__date")
+    @admin.display(description="reader")
+    def reader(self, obj):
+        return address_html(obj.subscriber.email)
+
+    @admin.display(description="edition")
     def edition_date(self, obj):
-        return f"{obj.edition.date:%Y-%m-%d}"
+        day = obj.edition.date.isoformat()
+        return format_html('<time datetime="{}">{}</time>', day, day)
 
     def has_add_permission(self, request):
         return False
@@ -68,4 +73,5 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(WorkerPing)
 class WorkerPingAdmin(admin.ModelAdmin):
-    list_display = ["id", "requested_at", "answered_at", "hostname"]
+    list_display = ["id", moment_column("requested_at", "requested at"),
+                    moment_column("answered_at", "answered at"), "hostname"]

@@ -1,5 +1,6 @@
 """The edition page: one page per date with its papers in digest order, the
-editor's note, pin/hide buttons, and the edition's delivery counts."""
+editor's note, pin/hide buttons, and where the edition stands (ingested,
+curated, sending, sent) with its delivery counts."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from newsletter import curation
-from newsletter.admin.dashboard import edition_delivery_counts
+from newsletter.editions import edition_progress
 from newsletter.models import Delivery, Edition, Paper
 from newsletter.selectors import edition_papers
 
@@ -72,8 +73,10 @@ class EditionPagesMixin:
         extra = dict(extra_context or {})
         if edition is not None:
             delivery_list = reverse("admin:newsletter_delivery_changelist")
-            counts = edition_delivery_counts(edition=edition)
+            progress = edition_progress(edition=edition)
+            counts = progress.deliveries
             extra.update(
+                progress=progress,
                 papers=list(edition_papers(day=edition.date)),
                 hidden_papers=list(
                     Paper.objects.filter(featured_on=edition.date, hidden=True).order_by(

@@ -121,13 +121,13 @@ _ARXIV_VERSION = re.compile(r"\b(\d{4}\.\d{4,5})v\d+\b")
 @admin.register(Paper)
 class PaperAdmin(admin.ModelAdmin):
     list_display = [
-        "title_cell", "featured_on", "upvotes", "comments", "topics_cell", "source", "pinned", "hidden",
+        "title_cell", "featured", "upvotes", "comments", "topics_cell", "pinned", "hidden",
     ]
     list_display_links = ["title_cell"]
     list_filter = [FeaturedDateFilter, PaperTopicFilter, "source", "pinned", "hidden", HasCodeFilter]
     search_fields = ["title", "abstract", "arxiv_id", "authors"]
     search_help_text = "Title, abstract, arXiv id or author."
-    sortable_by = ["title_cell", "featured_on", "upvotes", "comments"]
+    sortable_by = ["title_cell", "featured", "upvotes", "comments"]
     list_per_page = 50
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
@@ -201,6 +201,13 @@ class PaperAdmin(admin.ModelAdmin):
             "{}<br><small>{}{}</small>", Truncator(obj.title).chars(110), obj.arxiv_id,
             " · title edited" if obj.title_edited else "",
         )
+
+    @admin.display(description="featured on", ordering="featured_on")
+    def featured(self, obj):
+        if obj.featured_on is None:
+            return "–"
+        day = obj.featured_on.isoformat()
+        return format_html('<time datetime="{}">{}</time>', day, day)
 
     @admin.display(description="comments", ordering="num_comments")
     def comments(self, obj):

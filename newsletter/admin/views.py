@@ -1,3 +1,5 @@
+from dataclasses import dataclass
+
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
 from django.db.models import Exists, OuterRef
@@ -6,7 +8,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from newsletter.admin import dashboard
-from newsletter.admin.charts import Threshold, svg_bars
+from newsletter.admin.charts import format_value, legend, scale, svg_bars
 from newsletter.models import Delivery, Edition, WorkerPing
 from newsletter.selectors import worker_last_seen
 from newsletter.tasks import worker_ping_request
@@ -29,39 +31,42 @@ def worker_status(request):
 
 
 def _percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate * 100:.2f}%"
+    return "–" if rate is None else format_value(rate, percent=True)
+
+
+@dataclass(frozen=True)
+class Chart:
+    figure: dashboard.Figure
+    svg: str
+    legend: str
+
+
+def _cell(figure: dashboard.Figure, day: dashboard.DayStats) -> str:
+    value = figure.value(day)
+    if value is None:
+        return "–"
+    return format_value(value, percent=True) if figure.percent else f"{value:,}"
 
 
 @staff_member_required
 @require_GET
 def dashboard_view(request):
-    """Readers, sends, bounces and complaints over the last 30 days."""
+    """Readers, sends, bounces and complaints over the last 30 days: a chart
+    per figure with a unit, and every figure in the day-by-day table."""
     stats = dashboard.dashboard_stats()
     labels = [f"{d.day:%m-%d}" for d in stats.days]
-
-    def chart(title, values, **kwargs):
-        return svg_bars(values=values, labels=labels, title=title, **kwargs)
-
-    charts = [
-        chart("Active readers", [d.active for d in stats.days]),
-        chart("New confirmations", [d.confirmations for d in stats.days], color="#2e7d32"),
-        chart("Unsubscribes", [d.unsubscribes for d in stats.days], color="#8d6e63"),
-        chart("Emails sent", [d.sent for d in stats.days]),
-        chart(
-            "Bounce rate", [d.bounce_rate for d in stats.days], percent=True, color="#ef6c00",
-            thresholds=[
-                Threshold(dashboard.BOUNCE_WARN, "2% keep under", "#ef6c00"),
-                Threshold(dashboard.BOUNCE_MAX, "5% provider review", "#c62828"),
-            ],
-        ),
-        chart(
-            "Complaint rate", [d.complaint_rate for d in stats.days], percent=True, color="#ad1457",
-            thresholds=[
-                Threshold(dashboard.COMPLAINT_WARN, "0.1% keep under", "#ef6c00"),
-                Threshold(dashboard.COMPLAINT_MAX, "0.3% never reach", "#c62828"),
-            ],
-        ),
-    ]
+    charts = []
+    for figure in (f for f in dashboard.FIGURES if f.unit):
+        values = [figure.value(d) for d in stats.days]
+        top = scale(values=values, thresholds=figure.thresholds, percent=figure.percent)[-1]
+        charts.append(Chart(
+            figure=figure,
+            svg=svg_bars(
+                values=values, labels=labels, title=figure.title, unit=figure.unit, percent=figure.percent,
+                thresholds=figure.thresholds, color=figure.color, gap=figure.gap or "no data",
+            ),
+            legend=legend(figure.thresholds, gap=figure.gap, top=top),
+        ))
     last_edition = (
         Edition.objects.filter(Exists(Delivery.objects.filter(edition=OuterRef("pk"))))
         .order_by("-date")
@@ -74,6 +79,8 @@ def dashboard_view(request):
         "top_clicked": dashboard.top_clicked_papers(edition=last_edition) if last_edition else [],
         "stats": stats,
         "charts": charts,
+        "figures": dashboard.FIGURES,
+        "rows": [(d.day, [_cell(f, d) for f in dashboard.FIGURES]) for d in reversed(stats.days)],
         "bounce_pct": _percent(stats.bounce_rate),
         "complaint_pct": _percent(stats.complaint_rate),
     }

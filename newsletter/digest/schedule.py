@@ -6,7 +6,9 @@ are active, not paused, not suppressed, have had no digest since their local
 midnight and have none for the current edition. The hour test is "has come",
 not "is now": a beat that was down catches up the same day, the hour skipped
 by a spring-forward change still comes, and the hour repeated in autumn
-sends once.
+sends once. An hour counts only if it came after the reader confirmed: who
+confirms at 23:27 gets the first "08:00" digest at 08:00, not at 23:30
+(``first_digest_at`` says when, by the same rule).
 
 Planning is safe to run twice at once: rows are inserted with the unique
 (subscriber, edition) constraint deciding (``ON CONFLICT DO NOTHING
@@ -63,6 +65,31 @@ def edition_current(*, on: date | None = None) -> Edition | None:
     return edition
 
 
+def hour_counts(*, moment: datetime, confirmed_at: datetime | None) -> bool:
+    """Whether a reader's hour at ``moment`` brings a digest: only once it
+    comes at or after they confirmed (a reader with no confirmation date,
+    from before it was kept, is not held back)."""
+    return confirmed_at is None or moment >= confirmed_at
+
+
+def first_digest_at(*, subscriber: Subscriber) -> datetime | None:
+    """When a confirmed reader's first digest is due: the first time their
+    hour comes at or after they confirmed, on their weekday for weekly
+    readers (UTC). None before they confirm."""
+    if subscriber.confirmed_at is None:
+        return None
+    zone = reader_zone(subscriber.timezone)
+    first_day = subscriber.confirmed_at.astimezone(zone).date()
+    for offset in range(8):
+        day = first_day + timedelta(days=offset)
+        if subscriber.frequency == Subscriber.Frequency.WEEKLY and day.weekday() != subscriber.weekday:
+            continue
+        moment = send_moment(day=day, hour=subscriber.send_hour, zone=zone)
+        if hour_counts(moment=moment, confirmed_at=subscriber.confirmed_at):
+            return moment
+    return None
+
+
 @dataclass
 class Plan:
     edition: Edition | None
@@ -102,12 +129,13 @@ def readers_due(
                     | Q(frequency=Subscriber.Frequency.WEEKLY, weekday=local.weekday())
                 )
                 .filter(~Exists(had_one_today))
-                .values_list("pk", "email", "send_hour")
+                .values_list("pk", "email", "send_hour", "confirmed_at")
                 .order_by("pk")
             )
-            due.extend(
-                (pk, email, send_moment(day=local.date(), hour=hour, zone=zone)) for pk, email, hour in rows
-            )
+            for pk, email, hour, confirmed_at in rows:
+                moment = send_moment(day=local.date(), hour=hour, zone=zone)
+                if hour_counts(moment=moment, confirmed_at=confirmed_at):
+                    due.append((pk, email, moment))
     kept: list[tuple[int, str, datetime]] = []
     for start in range(0, len(due), BATCH):
         batch = due[start : start + BATCH]

@@ -1,5 +1,7 @@
+import copy
 from datetime import datetime
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import ShowFacets
 from django.db.models import Min
@@ -13,20 +15,45 @@ from config.lib.admin import (
     PageAnnotatedChangeList,
     action_confirm_page,
     action_confirmed,
+    address_html,
 )
 from config.lib.paging import EstimatedCountPaginator
 from newsletter.admin.topics import TopicFilter
 from newsletter.models import Delivery
 from subscribers.admin.importing import subscriber_import_view
+from subscribers.choices import WEEKDAYS
 from subscribers.editorial import (
     subscribers_confirmation_resend,
     subscribers_mark_unsubscribed,
     subscribers_suppress,
 )
-from subscribers.importing import csv_line, subscribers_csv_rows
+from subscribers.exporting import csv_line, subscribers_csv_rows
+from subscribers.forms import ChoicesForm
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.suppression import is_suppressed, suppressed_among
 from subscribers.tasks import confirmation_enqueue
+
+
+def _public_field(name: str, **changes) -> forms.Field:
+    """The public form's field: the same choices, checks and messages."""
+    field = copy.deepcopy(ChoicesForm.base_fields[name])
+    for attribute, value in changes.items():
+        setattr(field, attribute, value)
+    return field
+
+
+class ReaderForm(forms.ModelForm):
+    """Weekday names, hours 00-23 and the time zone list, as readers see
+    them; a bad value is an error on its field, not a database constraint."""
+
+    weekday = _public_field("weekday")
+    timezone = _public_field("timezone")
+    send_hour = _public_field("send_hour", label="Send hour", help_text="In the reader's time zone.")
+
+    class Meta:
+        model = Subscriber
+        fields = ["weekday", "timezone", "send_hour"]  # the admin adds its other fields
+        widgets = {"keywords": forms.TextInput(attrs={"size": 60}), "topics": forms.CheckboxSelectMultiple}
 
 
 class ConsentInline(admin.TabularInline):
@@ -59,6 +86,11 @@ class DeliveryInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+# A list row names this many topics and counts the rest.
+TOPICS_SHOWN = 3
+WEEKDAY_NAMES = dict(WEEKDAYS)
 
 
 class ReaderTopicFilter(TopicFilter):
@@ -103,23 +135,26 @@ class SignupMonthFilter(admin.SimpleListFilter):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "status", "frequency", "timezone", "send_hour", "topics_cell", "suppressed",
-                    "created_at"]
+    form = ReaderForm
+    list_display = ["address", "status", "schedule", "topics_cell", "suppressed", "joined"]
     list_filter = ["status", ReaderTopicFilter, "frequency", TimezoneFilter, SignupMonthFilter, "paused"]
     search_fields = ["email"]
     search_help_text = "Address or part of it."
-    sortable_by = ["email", "status", "created_at"]
-    filter_horizontal = ["topics"]
+    sortable_by = ["address", "status", "joined"]
     # Status, address and dates change only through the reader's own links,
     # the import, the actions and the provider's reports (see
     # Subscriber.Status), each of which keeps a trail.
     readonly_fields = ["status", "created_at", "updated_at", "confirmation_requested_at",
                        "confirmation_sent_at", "confirmed_at", "welcome_sent_at", "unsubscribed_at",
                        "pending_choices", "suppression", "all_deliveries"]
-    fields = ["email", "status", "suppression", "topics", "keywords", "frequency", "weekday", "timezone",
-              "send_hour", "paused", "created_at", "confirmation_requested_at", "confirmation_sent_at",
-              "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices", "updated_at",
-              "all_deliveries"]
+    fieldsets = [
+        (None, {"fields": ["email", "status", "suppression", "all_deliveries"]}),
+        ("The digest", {"fields": ["topics", "keywords", "frequency", "weekday", "send_hour", "timezone",
+                                   "paused"]}),
+        ("History", {"fields": ["created_at", "confirmation_requested_at", "confirmation_sent_at",
+                                "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices",
+                                "updated_at"]}),
+    ]
     inlines = [ConsentInline, DeliveryInline]
     show_full_result_count = False
     show_facets = ShowFacets.NEVER
@@ -161,9 +196,31 @@ class SubscriberAdmin(admin.ModelAdmin):
             kwargs["queryset"] = kwargs["queryset"].filter(pk__in=latest[: inline.limit])
         return kwargs
 
+    @admin.display(description="email", ordering="email")
+    def address(self, obj):
+        return address_html(obj.email)
+
+    @admin.display(description="when")
+    def schedule(self, obj):
+        weekly = obj.frequency == Subscriber.Frequency.WEEKLY
+        day = f"{WEEKDAY_NAMES[obj.weekday]}s" if weekly else "daily"
+        return format_html("{} {}<br><small>{}</small>", day, f"{obj.send_hour:02d}:00", obj.timezone)
+
     @admin.display(description="topics")
     def topics_cell(self, obj):
-        return ", ".join(t.slug for t in obj.topics.all()) or "–"
+        names = [t.name for t in obj.topics.all()]  # prefetched
+        if not names:
+            # Selection's rule: no topics and no keywords follows everything.
+            return "keywords only" if obj.keywords.strip() else "every topic"
+        more = len(names) - TOPICS_SHOWN
+        if more > 0:
+            return format_html("{} <small>+{}</small>", ", ".join(names[:TOPICS_SHOWN]), more)
+        return ", ".join(names)
+
+    @admin.display(description="joined", ordering="created_at")
+    def joined(self, obj):
+        day = timezone.localdate(obj.created_at)
+        return format_html('<time datetime="{}">{}</time>', day.isoformat(), day.isoformat())
 
     @admin.display(description="suppressed", boolean=True)
     def suppressed(self, obj):

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from config.lib.admin import address_html, moment_column
 from subscribers.models import ProviderEvent, Suppression, email_hash
 from subscribers.provider_events.processing import MAX_ATTEMPTS, provider_event_process
 from subscribers.suppression import suppression_lift
@@ -46,7 +47,8 @@ class ActiveFilter(admin.SimpleListFilter):
 
 @admin.register(Suppression)
 class SuppressionAdmin(admin.ModelAdmin):
-    list_display = ["email_hash_short", "reason", "detail", "created_at", "lifted_at", "lifted_by"]
+    list_display = ["email_hash_short", "reason", "detail", moment_column("created_at", "created at"),
+                    moment_column("lifted_at", "lifted at"), "lifted_by"]
     list_filter = [ActiveFilter, "reason"]
     search_fields = ["email_hash"]
     search_help_text = "Search by full email address (it is matched by its hash)."
@@ -117,12 +119,11 @@ class ProcessedFilter(admin.SimpleListFilter):
 @admin.register(ProviderEvent)
 class ProviderEventAdmin(admin.ModelAdmin):
     list_display = [
-        "received_at", "provider", "kind", "recipient", "delivery_link", "subscriber", "processed_at",
-        "result",
+        moment_column("received_at", "received at"), "event", "recipient_cell", "delivery_link",
+        moment_column("processed_at", "processed at"), "result",
     ]
     list_filter = [ProcessedFilter, "kind", "provider"]
     search_fields = ["recipient", "message_id", "event_id"]
-    list_select_related = ["delivery", "subscriber"]
     date_hierarchy = "received_at"
     show_full_result_count = False
     actions = ["process_now"]
@@ -133,10 +134,22 @@ class ProviderEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    @admin.display(description="event")
+    def event(self, obj):
+        return format_html("{}<br><small>{}</small>", obj.get_kind_display(), obj.provider)
+
+    @admin.display(description="recipient")
+    def recipient_cell(self, obj):
+        # The reader's page when the address is a reader's.
+        if obj.subscriber_id is None:
+            return address_html(obj.recipient)
+        url = reverse("admin:subscribers_subscriber_change", args=[obj.subscriber_id])
+        return format_html('<a href="{}">{}</a>', url, address_html(obj.recipient))
+
     @admin.display(description="delivery")
     def delivery_link(self, obj):
         if obj.delivery_id is None:
-            return "-"
+            return "–"
         url = reverse("admin:newsletter_delivery_change", args=[obj.delivery_id])
         return format_html('<a href="{}">#{}</a>', url, obj.delivery_id)
 

@@ -1,3 +1,4 @@
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -80,14 +81,41 @@ def test_page_draws_charts_inline_and_shows_rates_against_thresholds(admin_clien
     assert response.status_code == 200
     html = response.content.decode()
     charts = response.context["charts"]
-    assert len(charts) == 6
-    for svg in charts:
-        assert svg.startswith("<svg") and "<script" not in svg and "href" not in svg
+    assert [c.figure.title for c in charts] == [
+        "Active readers", "New confirmations", "Unsubscribes", "Emails sent", "Bounce rate", "Complaint rate",
+    ]
+    for chart in charts:
+        assert chart.svg.startswith("<svg") and "<script" not in chart.svg and "href" not in chart.svg
+        # A visible title over each chart, and the unit on its axis.
+        assert f'<h2>{chart.figure.title}</h2>\n{chart.svg}' in html
+        assert f'class="dp-unit">{chart.figure.unit}</text>' in chart.svg
     assert html.count('<svg xmlns="http://www.w3.org/2000/svg" viewBox') == 6
-    assert "0.1% keep under" in html and "0.3% never reach" in html
+    assert "0.1%: keep under" in html and "0.3%: never reach" in html
     assert "25.00%" in html  # the bounce rate of the 9th in its tooltip
     assert 'class="dp-card dp-critical" id="card-complaints"' in html
     assert "2025-08-09" in html
+    # The 10th had a complaint but no sends: a gap in the rate, not a zero.
+    complaint_rate = charts[-1].svg
+    assert '<title>08-10: no emails sent</title>' in complaint_rate
+    assert '<title>08-10: 0.00%</title>' not in complaint_rate
+
+
+def test_the_day_by_day_table_holds_every_figure(admin_client, history):
+    with time_machine.travel(at(10, 12), tick=False):
+        html = admin_client.get("/admin/dashboard/").content.decode()
+    table = html.split('<table id="dp-daily"', 1)[1].split("</table>", 1)[0]
+    headings = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
+    assert headings == ["Day", "Active readers", "New confirmations", "Unsubscribes", "Emails sent",
+                        "Hard bounces", "Bounce rate", "Complaints", "Complaint rate"]
+    def day_row(day: str) -> str:
+        cells = rf'<th scope="row"><time datetime="{day}">{day}</time></th>(.*?)</tr>'
+        return re.search(cells, table).group(1)
+
+    row = day_row("2025-08-09")
+    assert re.findall(r'<td class="dp-num">([^<]*)</td>', row) == ["5", "3", "0", "4", "1", "25.00%", "0",
+                                                                   "0.00%"]
+    tenth = day_row("2025-08-10")
+    assert re.findall(r'<td class="dp-num">([^<]*)</td>', tenth)[-4:] == ["0", "–", "1", "–"]
 
 
 def test_dashboard_is_linked_from_the_admin_index_and_for_staff_only(admin_client, client, django_user_model):

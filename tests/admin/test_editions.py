@@ -72,11 +72,11 @@ def test_editing_the_note_is_logged(admin_client):
     assert "Editor's note" in entry.get_change_message()
 
 
-def test_date_and_status_cannot_be_changed_on_the_page(admin_client):
+def test_the_date_cannot_be_changed_on_the_page(admin_client):
     edition = edition_make()
-    admin_client.post(page_url(edition), {"note": "x", "date": "2030-01-01", "status": "published"})
+    admin_client.post(page_url(edition), {"note": "x", "date": "2030-01-01"})
     edition.refresh_from_db()
-    assert (edition.date, edition.status) == (DAY, Edition.Status.DRAFT)
+    assert (edition.date, edition.note) == (DAY, "x")
 
 
 def test_delivery_counts_link_to_the_filtered_list(admin_client):
@@ -116,8 +116,8 @@ def test_edition_list_counts_visible_and_pinned_papers(admin_client):
     paper_make("2508.00002")
     paper_make("2508.00003", hidden=True)
     cl = admin_client.get("/admin/newsletter/edition/").context["cl"]
-    row = cl.result_list[0]
-    assert (row._visible, row._pinned) == (2, 1)
+    progress = cl.result_list[0].admin_progress
+    assert (progress.papers, progress.pinned, progress.hidden) == (2, 1, 1)
 
 
 def test_preview_place_is_marked_for_the_digest_renderer():

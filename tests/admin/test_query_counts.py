@@ -8,11 +8,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from newsletter.digest.pool import pools_forget
-from newsletter.models import Edition, Paper, PaperTopic, Topic
-from subscribers.models import ConsentRecord, Subscriber
-from tests.factories import DAY, delivery_make, edition_make, paper_make, reader_make
+from newsletter.models import Edition, Paper, PaperTopic, Topic, WorkerPing
+from subscribers.models import ConsentRecord, Subscriber, Suppression
+from subscribers.suppression import suppression_add
+from tests.factories import DAY, delivery_make, edition_make, paper_make, provider_event_make, reader_make
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +53,47 @@ def _deliveries(start, stop):
         reader = reader_make(f"reader{n}@example.org")
         delivery_make(reader=reader, edition=edition if n % 2 else other,
                       reason="" if n % 3 else "suppressed")
+
+
+def _edition_states(start, stop):
+    # Editions at every stage: with papers, pins, a note, deliveries under way or done.
+    for n in range(start, stop):
+        day = DAY + timedelta(days=n)
+        edition = edition_make(day, note="Note" if n % 3 == 0 else "")
+        paper_make(f"2508.{n:05d}", day=day, pinned=n % 4 == 0, hidden=n % 5 == 0)
+        if n % 2:
+            reader = reader_make(f"reader{n}@example.org")
+            delivery_make(reader=reader, edition=edition, status="sent" if n % 4 == 1 else "pending")
+
+
+def _month_of_sends(start, stop):
+    # Sends, bounces and complaints on every day the dashboard shows.
+    now = timezone.now()
+    for n in range(start, stop):
+        when = now - timedelta(days=n % 30, minutes=1)
+        edition = edition_make(timezone.localdate(when))
+        reader = reader_make(f"reader{n}@example.org", confirmed_at=when)
+        delivery = delivery_make(reader=reader, edition=edition, sent_at=when)
+        provider_event_make(reader=reader, kind="hard_bounce" if n % 2 else "complaint", delivery=delivery,
+                            received_at=when)
+
+
+def _suppressions(start, stop):
+    for n in range(start, stop):
+        suppression_add(email=f"reader{n}@example.org", reason=Suppression.Reason.MANUAL)
+
+
+def _provider_events(start, stop):
+    edition = edition_make()
+    for n in range(start, stop):
+        reader = reader_make(f"reader{n}@example.org")
+        delivery = delivery_make(reader=reader, edition=edition) if n % 2 else None
+        provider_event_make(reader=reader, kind="hard_bounce" if n % 3 else "clicked", delivery=delivery)
+
+
+def _worker_pings(start, stop):
+    for n in range(start, stop):
+        WorkerPing.objects.create(hostname=f"worker-{n}")
 
 
 def _reader_history(start, stop):
@@ -94,6 +137,10 @@ PAGES = [
          lambda r: len(r.context["cl"].result_list) * 2),  # half of them have code
     Page("topics", _topics, lambda: "/admin/newsletter/topic/", lambda r: _result_rows(r) - 19),
     Page("editions", _editions, lambda: "/admin/newsletter/edition/", _result_rows),
+    Page("editions at every stage", _edition_states, lambda: "/admin/newsletter/edition/", _result_rows),
+    Page("suppressions", _suppressions, lambda: "/admin/subscribers/suppression/", _result_rows),
+    Page("provider events", _provider_events, lambda: "/admin/subscribers/providerevent/", _result_rows),
+    Page("worker pings", _worker_pings, lambda: "/admin/newsletter/workerping/", _result_rows),
     Page("readers", _readers, lambda: "/admin/subscribers/subscriber/", _result_rows),
     Page("deliveries", _deliveries, lambda: "/admin/newsletter/delivery/", _result_rows),
     Page(
@@ -121,6 +168,8 @@ PAGES = [
         lambda r: len(r.context["papers"]) if r.context["preview"].message else 0,
     ),
     Page("dashboard", _readers, lambda: "/admin/dashboard/", lambda r: r.context["stats"].active_now),
+    Page("dashboard with a month of sends", _month_of_sends, lambda: "/admin/dashboard/",
+         lambda r: r.context["stats"].sent),
 ]
 
 

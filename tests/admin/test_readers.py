@@ -70,7 +70,31 @@ def test_list_shows_topics_and_suppression(admin_client, readers):
     assert rows[march.email].admin_suppressed is False
     html = admin_client.get(LIST, {"q": "reader1@"}).content.decode()
     cell = re.search(r'<td class="field-topics_cell">([^<]*)</td>', html).group(1)
-    assert set(cell.split(", ")) == {"code", "reasoning"}
+    assert set(cell.split(", ")) == {"Code &amp; software engineering", "Reasoning &amp; test-time compute"}
+
+
+def test_list_names_three_topics_and_counts_the_rest(admin_client):
+    slugs = ["inference-serving", "quantization-compression", "speculative-decoding", "reasoning", "code"]
+    reader_make("reader1@example.org", topics=slugs)
+    reader_make("reader2@example.org", topics=(), keywords="Mamba")
+    reader_make("reader3@example.org", topics=())
+    html = admin_client.get(LIST).content.decode()
+    row = r'>(reader\d)@example.org</span></a></th>.*?<td class="field-topics_cell">(.*?)</td>'
+    cells = dict(re.findall(row, html, re.S))
+    assert cells == {
+        "reader1": "LLM inference &amp; serving, Quantization &amp; compression, Speculative &amp; parallel "
+                   "decoding <small>+2</small>",
+        "reader2": "keywords only",
+        "reader3": "every topic",
+    }
+
+
+def test_list_shows_when_each_reader_gets_the_digest(admin_client):
+    reader_make("reader1@example.org", frequency="weekly", weekday=4, send_hour=6, timezone="Asia/Tokyo")
+    reader_make("reader2@example.org", send_hour=17, timezone="Europe/Paris")
+    html = admin_client.get(LIST).content.decode()
+    assert '<td class="field-schedule">Fridays 06:00<br><small>Asia/Tokyo</small></td>' in html
+    assert '<td class="field-schedule">daily 17:00<br><small>Europe/Paris</small></td>' in html
 
 
 def test_reader_page_shows_consent_and_the_latest_deliveries(admin_client):

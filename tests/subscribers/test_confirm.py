@@ -162,23 +162,59 @@ def test_confirm_token_carries_no_readable_address(run):
 
 def test_resend_form_sends_a_fresh_link_for_a_pending_reader(client, run):
     subscriber, _ = signed_up(run)
-    response = run(client.post, "/confirm/resend/", {"email": subscriber.email.upper(), "leave_empty": ""})
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        response = run(client.post, "/confirm/resend/", {"email": subscriber.email.upper()})
     assert response.status_code == 303
     assert response["Location"] == "/subscribe/check-your-inbox/"
     assert len(sent_to(subscriber.email)) == 2
 
 
-def test_resend_for_an_unknown_or_active_address_answers_the_same_and_sends_nothing(client, run):
-    active = reader_make()
-    for email in (unique_email(), active.email):
+def test_asking_again_within_minutes_sends_no_second_copy(client, run):
+    subscriber, _ = signed_up(run)
+    response = run(client.post, "/confirm/resend/", {"email": subscriber.email})
+    assert response["Location"] == "/subscribe/check-your-inbox/"
+    assert len(sent_to(subscriber.email)) == 1  # the first is on its way
+
+
+def test_resend_answers_the_same_for_every_address_and_sends_nothing_to_an_unknown_one(client, run):
+    active, gone = reader_make(), reader_make(status=Subscriber.Status.UNSUBSCRIBED)
+    for email in (unique_email(), active.email, gone.email):
         response = run(client.post, "/confirm/resend/", {"email": email})
         assert response.status_code == 303
         assert response["Location"] == "/subscribe/check-your-inbox/"
+    assert [m.to for m in mail.outbox] == [[active.email]]
+
+
+def test_an_active_reader_who_lost_their_link_gets_a_fresh_preferences_link(client, run):
+    reader = reader_make(topics=("surveys",), send_hour=9)
+    run(client.post, "/confirm/resend/", {"email": reader.email.upper()})
+    [message] = sent_to(reader.email)
+    assert message.subject == "Your Daily Papers preferences link"
+    page = fresh_client().get(link_path(message, "preferences"))
+    assert page.status_code == 200
+    assert "Your preferences" in page.content.decode()
+    reader.refresh_from_db()
+    assert (reader.status, reader.send_hour) == (Subscriber.Status.ACTIVE, 9)
+    assert list(reader.topics.values_list("slug", flat=True)) == ["surveys"]
+
+    run(client.post, "/confirm/resend/", {"email": reader.email})  # again, a minute later
+    assert len(sent_to(reader.email)) == 1
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        run(client.post, "/confirm/resend/", {"email": reader.email})
+    assert len(sent_to(reader.email)) == 2
+
+
+def test_a_suppressed_active_reader_gets_no_preferences_link(client, run):
+    reader = reader_make()
+    suppression_add(email=reader.email, reason=Suppression.Reason.BOUNCED)
+    response = run(client.post, "/confirm/resend/", {"email": reader.email})
+    assert response["Location"] == "/subscribe/check-your-inbox/"
     assert mail.outbox == []
 
 
 @pytest.mark.usefixtures("one_rate_window")
 def test_resend_is_rate_limited_and_has_a_honeypot(client, run, settings):
+    settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = 0  # the limits, not the cooldown, are tested here
     subscriber, _ = signed_up(run)
     run(client.post, "/confirm/resend/", {"email": subscriber.email, "leave_empty": "bot"})
     assert len(sent_to(subscriber.email)) == 1

@@ -1,5 +1,5 @@
-"""Confirmation and welcome emails go out at most once, and are retried after
-a clean failure. Sent through anymail's real Postmark backend against a local
+"""Confirmation, welcome and preferences-link emails go out at most once, and
+are retried after a clean failure. Sent through anymail's real Postmark backend against a local
 fake Postmark API."""
 
 import json
@@ -11,7 +11,12 @@ import pytest
 from anymail.exceptions import AnymailRequestsAPIError
 from django.utils import timezone
 
-from subscribers.confirmations import confirmation_deliver, subscribers_sweep, welcome_deliver
+from subscribers.confirmations import (
+    confirmation_deliver,
+    preferences_link_deliver,
+    subscribers_sweep,
+    welcome_deliver,
+)
 from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
 from tests.factories import reader_make
@@ -81,7 +86,7 @@ def test_confirmation_is_sent_once_however_often_delivery_runs(postmark):
     # A redelivered task, then the sweep: both find the claim taken.
     assert confirmation_deliver(subscriber_id=subscriber.pk) is False
     later = timezone.now() + timedelta(hours=1)
-    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0}
+    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0, "preferences_links": 0}
     [sent] = postmark.received
     assert sent["To"] == subscriber.email
     assert sent["Subject"] == "Confirm your subscription to Daily Papers"
@@ -98,7 +103,8 @@ def test_provider_outage_releases_the_claim_and_the_sweep_sends_later(postmark):
         confirmation_deliver(subscriber_id=subscriber.pk)
     subscriber.refresh_from_db()
     assert subscriber.confirmation_sent_at is None  # still owed
-    assert subscribers_sweep(now=timezone.now() + timedelta(minutes=5)) == {"confirmations": 0, "welcomes": 0}
+    later = timezone.now() + timedelta(minutes=5)
+    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0, "preferences_links": 0}
 
     postmark.mode = "ok"
     assert subscribers_sweep(now=timezone.now() + timedelta(minutes=10))["confirmations"] == 1
@@ -131,8 +137,8 @@ def test_sweep_sends_owed_welcomes_once(postmark):
     reader_make(confirmed_at=None)  # imported by an editor: no welcome
     reader_make(confirmed_at=timezone.now() - timedelta(days=3))  # too late to welcome
     later = timezone.now() + timedelta(hours=1)
-    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 1}
-    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0}
+    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 1, "preferences_links": 0}
+    assert subscribers_sweep(now=later) == {"confirmations": 0, "welcomes": 0, "preferences_links": 0}
     [welcome] = postmark.received
     assert welcome["To"] == confirmed.email
     assert welcome["MessageStream"] == "broadcast"  # list email: bulk stream
@@ -172,3 +178,24 @@ def test_beat_runs_the_sweep(settings):
     assert entry["schedule"] == 300
     app.loader.import_default_modules()
     assert "subscribers.tasks.sweep" in app.tasks
+
+
+def test_preferences_link_is_sent_once_and_retried_after_an_outage(postmark):
+    reader = reader_make(preferences_link_requested_at=timezone.now())
+    postmark.mode = "down"
+    with pytest.raises(AnymailRequestsAPIError):
+        preferences_link_deliver(subscriber_id=reader.pk)
+    reader.refresh_from_db()
+    assert reader.preferences_link_sent_at is None  # still owed
+    postmark.mode = "ok"
+    later = timezone.now() + timedelta(minutes=5)
+    assert subscribers_sweep(now=later)["preferences_links"] == 1
+    assert preferences_link_deliver(subscriber_id=reader.pk) is False
+    assert subscribers_sweep(now=later)["preferences_links"] == 0
+    [sent] = postmark.received
+    assert sent["Subject"] == "Your Daily Papers preferences link" and "/preferences/" in sent["TextBody"]
+    # A day later a lost request is stale: the reader will have asked again.
+    stale = reader_make(preferences_link_requested_at=timezone.now() - timedelta(days=2))
+    assert subscribers_sweep()["preferences_links"] == 0
+    stale.refresh_from_db()
+    assert stale.preferences_link_sent_at is None

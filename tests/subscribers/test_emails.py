@@ -1,4 +1,5 @@
-"""The confirmation and welcome emails: both parts, headers, links, footer."""
+"""The confirmation, welcome and preferences-link emails: both parts,
+headers, links, footer."""
 
 import re
 
@@ -6,9 +7,9 @@ import pytest
 from django.core import mail
 
 from subscribers import emails
-from subscribers.emails import confirmation_send, welcome_send
+from subscribers.emails import confirmation_send, preferences_link_send, welcome_send
 from subscribers.models import Subscriber, Suppression
-from subscribers.suppression import suppression_add
+from subscribers.suppression import LIFTABLE_REASONS, suppression_add
 from tests.factories import reader_make
 from tests.subscriber_helpers import html_part
 
@@ -119,3 +120,41 @@ def test_welcome_is_never_sent_to_a_suppressed_address(reason):
 def test_welcome_is_not_sent_to_a_reader_who_is_not_active():
     assert welcome_send(subscriber=reader_make(status=Subscriber.Status.PENDING)) is False
     assert mail.outbox == []
+
+
+def test_preferences_link_email_has_both_parts_a_fresh_link_and_the_unsubscribe_link():
+    subscriber = reader_make()
+    assert preferences_link_send(subscriber=subscriber) is True
+    [message] = mail.outbox
+    assert message.subject == "Your Daily Papers preferences link"
+    assert message.to == [subscriber.email]
+    link = re.search(r"https://papers\.example\.org/preferences/[^/\s]+/", message.body).group(0)
+    assert re.search(r"Unsubscribe: https://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
+    assert "Daily Papers, 1 Test Street, 00000 Testville" in message.body
+    html = html_part(message)
+    assert html.startswith("<!doctype html>")
+    assert f'href="{link}"' in html and ">Your preferences</a>" in html
+    assert re.search(r'href="https://papers\.example\.org/unsubscribe/[^"]+/"[^>]*>Unsubscribe</a>', html)
+    # The reader asked for it: transactional, no list headers.
+    assert "List-Unsubscribe" not in message.message()
+
+
+@pytest.mark.parametrize("reason", sorted(set(Suppression.Reason) - set(LIFTABLE_REASONS)))
+def test_preferences_link_is_never_sent_to_a_blocked_address(reason):
+    subscriber = reader_make()
+    suppression_add(email=subscriber.email, reason=reason)
+    assert preferences_link_send(subscriber=subscriber) is False
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("status", ["pending", "bounced", "complained"])
+def test_preferences_link_is_only_for_active_readers_and_those_who_left(status):
+    assert preferences_link_send(subscriber=reader_make(status=status)) is False
+    assert mail.outbox == []
+
+
+def test_a_reader_who_unsubscribed_may_still_get_a_link_to_their_data():
+    subscriber = reader_make(status="unsubscribed")
+    suppression_add(email=subscriber.email, reason=Suppression.Reason.UNSUBSCRIBED)
+    assert preferences_link_send(subscriber=subscriber) is True
+    assert [m.to for m in mail.outbox] == [[subscriber.email]]

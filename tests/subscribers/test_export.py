@@ -4,9 +4,10 @@ import io
 import pytest
 from django.core.management import call_command
 
-from subscribers.importing import EXPORT_COLUMNS, subscribers_export_csv, subscribers_import_csv
+from subscribers.exporting import EXPORT_COLUMNS, subscribers_export_csv
 from subscribers.models import Subscriber
 from tests.factories import reader_make
+from tests.subscriber_helpers import import_run
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_cells_that_spreadsheets_would_run_are_neutralised_and_restored_on_impor
     row = next(csv.DictReader(io.StringIO(buffer.getvalue())))
     assert row["keywords"].startswith("'=")
     Subscriber.objects.all().delete()
-    report = subscribers_import_csv(lines=io.StringIO(buffer.getvalue()))
+    report = import_run(buffer.getvalue())
     assert (report.created, report.problems) == (1, [])
     assert Subscriber.objects.get().keywords == "=HYPERLINK(\"http://evil.example\")"
 
@@ -54,7 +55,7 @@ def test_an_export_imports_as_it_is_with_readers_pending_again():
     buffer = io.StringIO()
     subscribers_export_csv(subscribers=Subscriber.objects.all(), out=buffer)
     Subscriber.objects.all().delete()
-    subscribers_import_csv(lines=io.StringIO(buffer.getvalue()))
+    import_run(buffer.getvalue())
     reader = Subscriber.objects.get()
     assert (reader.status, reader.frequency, reader.timezone, reader.send_hour, reader.weekday) == (
         "pending", "weekly", "Asia/Tokyo", 9, 4,

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.core import mail
 
-from newsletter.models import Delivery, Edition
+from newsletter.models import Delivery
 from subscribers.choices import Choices
 from subscribers.models import ConsentRecord, Subscriber, Suppression, email_hash
 from subscribers.services import subscriber_confirm, subscriber_erase, subscriber_export, subscriber_signup
@@ -36,7 +36,7 @@ def reader(run):
         ip="198.51.100.7", user_agent="Signup/1.0")
     subscriber = Subscriber.objects.get(email=email)
     run(subscriber_confirm, subscriber=subscriber, ip="2001:db8::1", user_agent="Confirm/1.0")
-    edition = edition_make(dt.date(2026, 11, 20), status=Edition.Status.PUBLISHED)
+    edition = edition_make(dt.date(2026, 11, 20))
     delivery_make(reader=subscriber, edition=edition, paper_ids=["2507.06607"],
                   sent_at=dt.datetime(2026, 11, 20, 7, tzinfo=dt.UTC))
     return subscriber

@@ -1,9 +1,12 @@
 """/subscribe/: the signup form, double opt-in request, abuse protection."""
 
 import re
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core import mail
+from django.utils import timezone
 
 from newsletter.models import Topic
 from subscribers.choices import Choices
@@ -202,6 +205,7 @@ def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     settings, django_capture_on_commit_callbacks
 ):
     settings.SUBSCRIBE_RATE_PER_ADDRESS = 2
+    settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = 0  # the limit, not the cooldown, is tested here
     email = unique_email()
     for _ in range(3):
         # A different IP each time: the address limit is what stops it.
@@ -212,10 +216,39 @@ def test_too_many_signups_for_one_address_answer_normally_but_send_nothing(
     assert Subscriber.objects.get(email=email).consents.count() == 2
 
 
+@pytest.mark.usefixtures("one_rate_window")
+def test_a_request_the_address_limit_swallows_is_logged_without_the_address(
+    settings, caplog, django_capture_on_commit_callbacks
+):
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 1
+    email, other = unique_email("swallowed"), unique_email("other")
+    for path, data in [("/subscribe/", signup_data(email)), ("/subscribe/", signup_data(email)),
+                       ("/confirm/resend/", {"email": email}),
+                       ("/subscribe/", signup_data(other)), ("/subscribe/", signup_data(other))]:
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            assert fresh_client().post(path, data)["Location"] == "/subscribe/check-your-inbox/"
+    swallowed = [r.getMessage() for r in caplog.records if "over the limit" in r.getMessage()]
+    assert [line.split(" for ")[0] for line in swallowed] == ["signup", "new link request", "signup"]
+    keys = [re.search(r"addr:[0-9a-f]{12}", line).group(0) for line in swallowed]
+    assert keys[0] == keys[1] != keys[2]  # one key per address, the same each time
+    assert "swallowed" not in caplog.text and "example.org" not in " ".join(swallowed)
+
+
+def test_the_answer_page_says_how_few_emails_one_address_gets(client, settings):
+    html = client.get("/subscribe/check-your-inbox/").content.decode()
+    assert "we send at most 3 emails to one address in an hour" in html
+    assert "asking again within 5 minutes sends no second copy" in html
+    settings.SUBSCRIBE_RATE_PER_ADDRESS, settings.SUBSCRIBE_RATE_WINDOW_SECONDS = 1, 7200
+    settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = 0
+    html = client.get("/subscribe/check-your-inbox/").content.decode()
+    assert "at most 1 email to one address in 2 hours." in html
+
+
 def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(post_signup):
     email = unique_email()
     post_signup(signup_data(email))
-    post_signup(signup_data(email.upper(), topics=("code",), send_hour="21"))
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        post_signup(signup_data(email.upper(), topics=("code",), send_hour="21"))
     subscriber = Subscriber.objects.get()
     assert subscriber.email == email  # the first spelling stays
     assert list(subscriber.topics.values_list("slug", flat=True)) == ["code"]
@@ -224,14 +257,16 @@ def test_signing_up_again_while_pending_sends_a_fresh_link_with_the_new_choices(
     assert subscriber.consents.filter(kind="signup").count() == 2
 
 
-def test_active_reader_signing_up_again_changes_nothing_and_gets_nothing(post_signup):
+def test_active_reader_signing_up_again_changes_nothing_and_gets_a_preferences_link(post_signup):
     subscriber = reader_make(topics=("surveys",), send_hour=9)
     post_signup(signup_data(subscriber.email, topics=("code",), send_hour="3"))
     subscriber.refresh_from_db()
     assert subscriber.status == Subscriber.Status.ACTIVE
     assert list(subscriber.topics.values_list("slug", flat=True)) == ["surveys"]
     assert subscriber.send_hour == 9
-    assert mail.outbox == []
+    [message] = mail.outbox
+    assert message.subject == "Your Daily Papers preferences link"
+    assert link_path(message, "preferences")
 
 
 def test_unsubscribed_reader_signing_up_again_changes_nothing_until_confirmed(post_signup):
@@ -332,3 +367,29 @@ def test_a_link_from_a_paper_or_topic_page_ticks_its_topics(client):
     assert ticked("/subscribe/?topics=code&topics=nope,%3Cscript%3E") == ["code"]
     assert ticked("/subscribe/") == []
     assert ticked("/subscribe/?topics=reasoning") == ["reasoning"]  # not the cached form of another link
+
+
+def test_submitting_the_form_again_within_minutes_sends_one_confirmation(post_signup, settings):
+    # Back, and submit again: three times in four seconds, then once more
+    # after the cooldown; the newest choices win each time.
+    settings.SUBSCRIBE_RATE_PER_ADDRESS = 10
+    email = unique_email()
+    start = timezone.now()
+    for second, hour in ((0, "6"), (2, "7"), (4, "8")):
+        with time_machine.travel(start + timedelta(seconds=second), tick=False):
+            assert post_signup(signup_data(email, send_hour=hour)).status_code == 303
+    assert len(sent_to(email)) == 1
+    assert Subscriber.objects.get(email=email).send_hour == 8
+    cooldown = timedelta(seconds=settings.SUBSCRIBE_EMAIL_COOLDOWN_SECONDS)
+    with time_machine.travel(start + cooldown, tick=False):
+        post_signup(signup_data(email))
+    assert len(sent_to(email)) == 2
+
+
+def test_an_unsubscribed_reader_asking_twice_within_minutes_gets_one_confirmation(post_signup):
+    reader = reader_make(status=Subscriber.Status.UNSUBSCRIBED)
+    post_signup(signup_data(reader.email, send_hour="5"))
+    post_signup(signup_data(reader.email, send_hour="6"))
+    assert len(sent_to(reader.email)) == 1
+    reader.refresh_from_db()
+    assert reader.pending_choices["send_hour"] == 6  # the newest wish still wins

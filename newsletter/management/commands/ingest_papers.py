@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from config.lib.progress import ProgressBar
 from newsletter.ingest.arxiv import papers_ingest_arxiv
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from newsletter.ingest.hf import papers_ingest_hf
@@ -20,31 +21,6 @@ def _date_arg(value: str, option: str) -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise CommandError(f"{option} {value!r} is not a date; use YYYY-MM-DD") from None
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal; silent otherwise (cron, CI, logs)."""
-
-    def __init__(self, stream, *, width: int = 30):
-        self.stream = stream
-        self.width = width
-        self.shown = False
-
-    def __call__(self, label: str, done: int, total: int | None) -> None:
-        if total:
-            filled = int(self.width * min(done, total) / total)
-            bar = "#" * filled + "." * (self.width - filled)
-            line = f"\r{label:<24} [{bar}] {done}/{total}"
-        else:
-            line = f"\r{label:<24} {done} papers"
-        # Plain text: Django would colour all of stderr as an error.
-        self.stream.write(line.ljust(70), ending="", style_func=str)
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("", style_func=str)
 
 
 class Command(BaseCommand):

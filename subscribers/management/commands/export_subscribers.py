@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from subscribers.importing import subscribers_export_csv
+from subscribers.exporting import subscribers_export_csv
 from subscribers.models import Subscriber
 
 

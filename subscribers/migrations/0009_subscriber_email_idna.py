@@ -167,7 +167,7 @@ def addresses_normalise(apps, schema_editor=None, out=None):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("subscribers", "0006_provider_event_click_url"),
+        ("subscribers", "0008_subscriber_preferences_link_owed"),
         ("newsletter", "0010_reader_feedback_and_topic_corrections"),
     ]
 
