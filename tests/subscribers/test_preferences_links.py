@@ -15,22 +15,11 @@ from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
 from tests.factories import edition_small, reader_make
-from tests.subscriber_helpers import eager_tasks, fresh_client, html_part, link_path, sent_to
+from tests.subscriber_helpers import fresh_client, html_part, link_path, sent_to
 
 pytestmark = pytest.mark.django_db
 
 PREFERENCES_LINK = re.compile(r"/preferences/(?!new-link/)[^/\s\"']+/")
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Run a callable and whatever it enqueues after commit, in-process."""
-
-    def call(fn, *args, **kwargs):
-        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 def _button_action(html: str) -> str:
