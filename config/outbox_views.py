@@ -43,7 +43,8 @@ def outbox_list(request):
     rows = []
     for file in files:
         msg = _parse(file)
-        rows.append({"name": file.stem, "subject": msg["Subject"], "to": msg["To"], "date": msg["Date"]})
+        sent = msg["Date"].datetime if msg["Date"] else None
+        rows.append({"name": file.stem, "subject": msg["Subject"], "to": msg["To"], "date": sent})
     return render(request, "outbox/list.html", {"rows": rows, "folder": folder})
 
 
