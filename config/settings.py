@@ -235,6 +235,10 @@ SUBSCRIBE_EMAIL_COOLDOWN_SECONDS = env_int("SUBSCRIBE_EMAIL_COOLDOWN_SECONDS", 3
 # Feedback pages ("More like this", "Rate these papers") per client address
 # and window: generous for a reader, a wall for a script.
 FEEDBACK_RATE_PER_IP = env_int("FEEDBACK_RATE_PER_IP", 120, minimum=1)
+# Days a link to a reader's preferences page (which can export and erase
+# their data) works; every digest brings a fresh one, and an expired link
+# offers to email a new one. Unsubscribe links never expire (RFC 8058).
+PREFERENCES_LINK_MAX_AGE_DAYS = env_int("PREFERENCES_LINK_MAX_AGE_DAYS", 90, minimum=1)
 # Reverse proxies in front of the app that append to X-Forwarded-For (0: use
 # the socket's address; a wrong value lets clients pick their own rate-limit key).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)

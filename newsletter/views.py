@@ -6,6 +6,7 @@ from datetime import date
 from django.db import connection
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from newsletter.digest.build import reader_page
@@ -19,7 +20,11 @@ def digest_reader(request, day: date, token: str):
         subscriber = token_read(token=token, purpose="digest")
     except TokenInvalid:
         return render(request, "newsletter/digest_link_invalid.html", {"day": day}, status=404)
-    response = render(request, "newsletter/digest_reader.html", reader_page(subscriber=subscriber, day=day))
+    # The web copy's link never expires, so "Manage preferences" emails the
+    # reader a preferences link rather than opening one (those expire).
+    context = {**reader_page(subscriber=subscriber, day=day),
+               "new_link_path": reverse("preferences-new-link", args=["digest", token])}
+    response = render(request, "newsletter/digest_reader.html", context)
     # Personal pages: keep them out of search engines and other sites' logs.
     response["X-Robots-Tag"] = "noindex, nofollow"
     response["Referrer-Policy"] = "no-referrer"

@@ -42,7 +42,12 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from subscribers.emails import confirmation_send, preferences_link_send, welcome_send
+from subscribers.emails import (
+    PREFERENCES_LINK_STATUSES,
+    confirmation_send,
+    preferences_link_send,
+    welcome_send,
+)
 from subscribers.models import Subscriber
 from subscribers.tokens import CONFIRM_MAX_AGE
 
@@ -86,7 +91,7 @@ WELCOME = _Kind(
 )
 PREFERENCES_LINK = _Kind(
     "preferences link",
-    Q(status=Subscriber.Status.ACTIVE, preferences_link_requested_at__isnull=False,
+    Q(status__in=PREFERENCES_LINK_STATUSES, preferences_link_requested_at__isnull=False,
       preferences_link_sent_at__isnull=True),
     "preferences_link_sent_at",
     preferences_link_send,
@@ -132,7 +137,7 @@ def welcome_deliver(*, subscriber_id: int) -> bool:
 
 
 def preferences_link_deliver(*, subscriber_id: int) -> bool:
-    """Send the preferences link an active reader asked for, at most once.
+    """Send the preferences link a reader asked for, at most once.
     Returns True if this call sent it. Safe to call any number of times and
     concurrently. Raises what sending raised, after releasing the claim."""
     return _deliver(PREFERENCES_LINK, subscriber_id)

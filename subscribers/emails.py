@@ -140,13 +140,20 @@ def welcome_send(*, subscriber: Subscriber) -> bool:
     return True
 
 
+# Readers a fresh preferences link may go to: an unsubscribed reader may
+# still want to download or delete their data (their links expire).
+PREFERENCES_LINK_STATUSES = (Subscriber.Status.ACTIVE, Subscriber.Status.UNSUBSCRIBED)
+
+
 def preferences_link_send(*, subscriber: Subscriber) -> bool:
-    """Send an active reader a fresh link to their preferences page (the
-    reader asked for it: transactional, no List-Unsubscribe headers; the
-    unsubscribe link is in the footer). Returns False without sending if the
-    reader is not active or the address is suppressed. Callers own
-    at-most-once (``confirmations.preferences_link_deliver``)."""
-    if subscriber.status != Subscriber.Status.ACTIVE or is_suppressed(subscriber.email):
+    """Send a reader a fresh link to their preferences page (the reader asked
+    for it: transactional, no List-Unsubscribe headers; the unsubscribe link
+    is in the footer). Returns False without sending unless the reader is
+    active or unsubscribed and the address is not blocked (a bounce, a
+    complaint, an editor; a reader's own unsubscribe does not block, as for
+    a confirmation). Callers own at-most-once
+    (``confirmations.preferences_link_deliver``)."""
+    if subscriber.status not in PREFERENCES_LINK_STATUSES or is_blocked_for_signup(subscriber.email):
         logger.info("preferences link not sent: subscriber %s is not mailable", subscriber.pk)
         return False
     personal = {"preferences_url": preferences_url(subscriber),

@@ -16,6 +16,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from newsletter.models import Topic
+from subscribers.addresses import NormalisedEmailField
 from subscribers.choices import WEEKDAYS, Choices, timezone_names
 from subscribers.models import Subscriber
 
@@ -54,7 +55,10 @@ def timezone_choices() -> list:
     return [("UTC", "UTC"), *((region, choices) for region, choices in groups.items())]
 
 
-class AddressField(forms.EmailField):
+class AddressField(NormalisedEmailField):
+    """An address typed by a visitor: one line, readable, cleaned to its
+    normalised spelling (so limits and lookups see one mailbox)."""
+
     def to_python(self, value):
         # Check before the default strip() would quietly drop a trailing CR/LF:
         # a line break in an address is a header-injection attempt, not a typo.

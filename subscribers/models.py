@@ -7,13 +7,22 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from subscribers.addresses import NormalisedEmailField, email_key
+
 
 def email_hash(email: str) -> str:
-    """A hash of the normalised address: lets us recognise an address we must
-    never mail again without storing the address itself. Not keyed with
+    """A hash of the address's ``email_key``: lets us recognise an address we
+    must never mail again without storing the address itself. Not keyed with
     SECRET_KEY on purpose: rotating the key must not forget suppressions."""
-    normalised = (email or "").strip().lower().encode()
-    return hashlib.sha256(b"daily-papers-suppression:" + normalised).hexdigest()
+    return hashlib.sha256(b"daily-papers-suppression:" + email_key(email).encode()).hexdigest()
+
+
+class AddressField(models.EmailField):
+    """An address column; model forms (the admin's) clean it to the normalised
+    spelling (``subscribers.addresses``)."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": NormalisedEmailField, **kwargs})
 
 
 class Subscriber(models.Model):
@@ -44,7 +53,7 @@ class Subscriber(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
-    email = models.EmailField(max_length=254)
+    email = AddressField(max_length=254)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
@@ -21,13 +22,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.lib.audit import editorial_log_erase
 from newsletter.feedback.learning import feedback_export
 from newsletter.models import Topic
+from subscribers.addresses import address_spellings, email_key, email_normalised
 from subscribers.choices import Choices
 from subscribers.consent import CONSENT_VERSION, consent_wording
+from subscribers.emails import PREFERENCES_LINK_STATUSES
 from subscribers.models import ConsentRecord, ProviderEvent, Subscriber, Suppression, email_hash
 from subscribers.suppression import (
     LIFTABLE_REASONS,
@@ -107,10 +112,10 @@ def _preferences_link_owe(subscriber: Subscriber, *, now: datetime) -> Owed | No
 
 
 def address_checked(email: str) -> str:
-    """The address, stripped, if it is one; else ValueError. ``SubscribeForm``
-    already checks this; callers without a form (imports, the shell) get the
-    same check, so no address with a line break (a header injection) or
-    other junk is ever stored."""
+    """The address in its normalised spelling (``email_normalised``) if it is
+    one; else ValueError. ``SubscribeForm`` already checks this; callers
+    without a form (imports, the shell) get the same check, so no address
+    with a line break (a header injection) or other junk is ever stored."""
     email = (email or "").strip()
     if "\r" in email or "\n" in email or len(email) > 254:
         raise ValueError("an email address must be one line of at most 254 characters")
@@ -118,7 +123,7 @@ def address_checked(email: str) -> str:
         validate_email(email)
     except ValidationError:
         raise ValueError("not an email address") from None
-    return email
+    return email_normalised(email)
 
 
 def _consent_record(*, subscriber: Subscriber, kind: str, ip: str | None, user_agent: str,
@@ -215,7 +220,7 @@ def subscriber_confirmation_resend(*, email: str) -> int | None:
     still outstanding. Anything else changes nothing. Returns the id of the
     reader now owed the email (the caller enqueues it; never shown to the
     visitor), or None. Sends nothing itself."""
-    email = email.strip()
+    email = email_key(email)
     if is_blocked_for_signup(email):
         return None
     with transaction.atomic():
@@ -258,6 +263,23 @@ def subscriber_link_request(*, email: str) -> LinkRequest:
         owed = _owe(subscriber, Owed.CONFIRMATION, now=now)
         subscriber.save(update_fields=["confirmation_requested_at", "confirmation_sent_at", "updated_at"])
     return LinkRequest(owed, subscriber.pk)
+
+
+def subscriber_preferences_link_request(*, subscriber: Subscriber) -> Owed | None:
+    """The reader asks, through one of their own links (an expired
+    preferences link, the unsubscribe page, the web copy), for a fresh
+    preferences link by email: owed to an active or unsubscribed reader
+    whose address is not blocked, unless one was owed within the cooldown.
+    Returns what is owed; the caller enqueues it. Sends nothing itself."""
+    if is_blocked_for_signup(subscriber.email):
+        return None
+    with transaction.atomic():
+        locked = Subscriber.objects.select_for_update().filter(
+            pk=subscriber.pk, status__in=PREFERENCES_LINK_STATUSES
+        ).first()
+        if locked is None:
+            return None
+        return _preferences_link_owe(locked, now=timezone.now())
 
 
 def confirmation_outstanding(subscriber: Subscriber) -> bool:
@@ -434,16 +456,44 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
     }
 
 
+ERASED_TEXT = "[address erased]"
+
+
+def _erased_from(text: str, spellings: Iterable[str]) -> str:
+    for spelling in spellings:
+        text = re.sub(re.escape(spelling), ERASED_TEXT, text, flags=re.IGNORECASE)
+    return text
+
+
 def subscriber_erase(*, subscriber: Subscriber) -> None:
     """Delete the reader and everything attached to it (choices, consent
-    records, deliveries, provider events, which hold the address and the
-    provider's raw payload), keeping only a hashed ``erased`` suppression so the
-    address is never mailed again unless it signs up anew and confirms.
-    Idempotent; an existing stronger suppression (e.g. a bounce) is kept."""
+    records, deliveries, votes), and every trace of the address elsewhere:
+    the provider's events about it or about the reader's messages (they hold
+    the address and the provider's raw payload) are deleted; the suppression
+    rows of the address keep their hash, reason and dates, and lose their
+    free text (a provider's bounce text quotes the address); admin log
+    entries keep who did what to "reader #id", without the address. What
+    stays is a hashed ``erased`` suppression, so the address is never mailed
+    again unless it signs up anew and confirms. Idempotent; an existing
+    stronger suppression (e.g. a bounce) is kept."""
+    digest = email_hash(subscriber.email)
+    spellings = address_spellings(subscriber.email)
     with transaction.atomic():
         suppression_add(email=subscriber.email, reason=Suppression.Reason.ERASED,
                         detail="data erased at the reader's request")
-        ProviderEvent.objects.filter(recipient_hash=email_hash(subscriber.email)).delete()
+        reader = subscriber.pk
+        ProviderEvent.objects.filter(
+            Q(recipient_hash=digest) | Q(subscriber_id=reader) | Q(delivery__subscriber_id=reader)
+        ).delete()
+        Suppression.objects.filter(email_hash=digest).exclude(reason=Suppression.Reason.ERASED).update(
+            detail="details erased with the reader's data"
+        )
+        for suppression in Suppression.objects.filter(email_hash=digest).exclude(lifted_reason=""):
+            lifted = _erased_from(suppression.lifted_reason, spellings)
+            if lifted != suppression.lifted_reason:
+                Suppression.objects.filter(pk=suppression.pk).update(lifted_reason=lifted)
+        editorial_log_erase(model=Subscriber, object_id=subscriber.pk, label=f"reader #{subscriber.pk}",
+                            scrub=lambda text: _erased_from(text, spellings), mentions=spellings)
         Subscriber.objects.filter(pk=subscriber.pk).delete()
     logger.info("subscriber %s erased", subscriber.pk)
 
@@ -456,7 +506,7 @@ def _subscriber_locked(email: str) -> Subscriber | None:
     return (
         Subscriber.objects.select_for_update()
         .alias(email_lower=Lower("email"))
-        .filter(email_lower=email.lower())
+        .filter(email_lower=email_key(email))
         .first()
     )
 

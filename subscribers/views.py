@@ -33,7 +33,7 @@ from subscribers.emails import first_digest_text, schedule_text
 from subscribers.forms import AddressForm, PreferencesForm, SubscribeForm, honeypot_filled, topics_asked
 from subscribers.models import ConsentRecord, Subscriber
 from subscribers.tasks import owed_enqueue, welcome_enqueue
-from subscribers.tokens import TokenExpired, TokenInvalid, token_make, token_read
+from subscribers.tokens import TokenExpired, TokenInvalid, preferences_max_age, token_make, token_read
 
 logger = logging.getLogger(__name__)
 
@@ -127,14 +127,15 @@ def private_page(view):
     return wrapper
 
 
-def _link_problem(request: HttpRequest, error: TokenInvalid) -> HttpResponse:
+def _link_problem(request: HttpRequest, error: TokenInvalid, *, purpose: str = "",
+                  token: str = "") -> HttpResponse:
     expired = isinstance(error, TokenExpired)
-    return render(
-        request,
-        "subscribers/link_problem.html",
-        {"expired": expired, "form": AddressForm()},
-        status=410 if expired else 400,
-    )
+    context = {"expired": expired, "form": AddressForm()}
+    if expired and purpose == "preferences":
+        # Genuine but old: one button emails the reader a fresh link.
+        context.update(preferences_expired=True, preferences_days=preferences_max_age().days,
+                       new_link_path=reverse("preferences-new-link", args=[purpose, token]))
+    return render(request, "subscribers/link_problem.html", context, status=410 if expired else 400)
 
 
 def token_required(purpose: str):
@@ -148,7 +149,7 @@ def token_required(purpose: str):
             try:
                 subscriber = token_read(token=token, purpose=purpose)
             except TokenInvalid as error:
-                return _link_problem(request, error)
+                return _link_problem(request, error, purpose=purpose, token=token)
             return view(request, token, subscriber=subscriber)
 
         return wrapper
@@ -234,9 +235,13 @@ def confirm_resend(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @token_required("confirm")
 def confirm(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
+    activated = False
     if request.method == "POST":
-        if services.subscriber_confirm(subscriber=subscriber, ip=client_ip(request),
-                                       user_agent=user_agent(request), source=ConsentRecord.Source.WEB):
+        activated = services.subscriber_confirm(
+            subscriber=subscriber, ip=client_ip(request), user_agent=user_agent(request),
+            source=ConsentRecord.Source.WEB,
+        )
+        if activated:
             welcome_enqueue(subscriber_id=subscriber.pk)
     elif services.confirmation_outstanding(subscriber):
         return render(request, "subscribers/confirm.html", {"consent": consent_wording(),
@@ -244,9 +249,14 @@ def confirm(request: HttpRequest, token: str, *, subscriber: Subscriber) -> Http
     if subscriber.status != Subscriber.Status.ACTIVE:
         # e.g. unsubscribed since: this old link must not bring them back.
         return _link_problem(request, TokenInvalid("this link was already used"))
+    # Only the click that confirms opens the preferences: a used confirmation
+    # link must not hand out fresh preferences links (they reach the
+    # reader's data); it offers to email one instead.
     context = {"email": masked(subscriber.email), "schedule": schedule_text(subscriber),
                "first_digest": first_digest_text(subscriber, now=timezone.now()),
-               "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")])}
+               "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")])
+               if activated else "",
+               "new_link_path": reverse("preferences-new-link", args=["confirm", token])}
     return render(request, "subscribers/confirmed.html", context)
 
 
@@ -346,9 +356,11 @@ def _unsubscribe_one_click(request: HttpRequest, token: str, *, subscriber: Subs
 @csrf_protect
 @token_required("unsubscribe")
 def _unsubscribe_page(request: HttpRequest, token: str, *, subscriber: Subscriber) -> HttpResponse:
+    # An unsubscribe link never expires, so it offers to email a preferences
+    # link rather than showing one (preferences links expire).
     context = {
         "email": masked(subscriber.email),
-        "preferences_path": reverse("preferences", args=[_token(subscriber, "preferences")]),
+        "new_link_path": reverse("preferences-new-link", args=["unsubscribe", token]),
     }
     if request.method == "POST":
         services.subscriber_unsubscribe_and_suppress(subscriber=subscriber, via="unsubscribe page")
@@ -356,3 +368,33 @@ def _unsubscribe_page(request: HttpRequest, token: str, *, subscriber: Subscribe
     if subscriber.status == Subscriber.Status.UNSUBSCRIBED:
         return render(request, "subscribers/unsubscribed.html", {**context, "already": True})
     return render(request, "subscribers/unsubscribe.html", context)
+
+
+# Links whose reader may ask for a fresh preferences link by email: an
+# expired preferences link, and the pages of links that do not open the
+# preferences themselves.
+NEW_LINK_PURPOSES = ("preferences", "confirm", "unsubscribe", "digest")
+
+
+@private_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def preferences_link_request(request: HttpRequest, purpose: str, token: str) -> HttpResponse:
+    """"Email me a link to my preferences": a button (GET), then the email
+    (POST) to the reader the token names, whatever the token's age. The link
+    goes to the reader's own inbox, so holding an old link gives nothing more."""
+    if purpose not in NEW_LINK_PURPOSES:
+        return _link_problem(request, TokenInvalid("unknown link"))
+    try:
+        subscriber = token_read(token=token, purpose=purpose, any_age=True)
+    except TokenInvalid as error:
+        return _link_problem(request, error)
+    context = {"email": masked(subscriber.email), "days": preferences_max_age().days}
+    if request.method == "POST":
+        if _ip_over_limit(request):
+            return _too_many(request)
+        # Over the per-address limit the answer is the same and nothing is sent.
+        if not _address_over_limit(subscriber.email, asking="preferences link"):
+            owed = services.subscriber_preferences_link_request(subscriber=subscriber)
+            owed_enqueue(owed=owed, subscriber_id=subscriber.pk)
+        return render(request, "subscribers/preferences_link.html", {**context, "sent": True})
+    return render(request, "subscribers/preferences_link.html", context)

@@ -114,6 +114,19 @@ def one_rate_window():
 
 
 @pytest.fixture
+def run(django_capture_on_commit_callbacks):
+    """Run a callable and whatever it enqueues after commit, in-process (the
+    Celery tasks eagerly): a request and the emails it owes."""
+    from tests.subscriber_helpers import eager_tasks
+
+    def call(fn, *args, **kwargs):
+        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+@pytest.fixture
 def fresh_pools():
     """No edition pool cached by an earlier test (pools are kept per
     process): for tests that select, assemble or send."""

@@ -6,11 +6,12 @@ answer in the admin's history pages."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.db.models import Q
 
 
 def editorial_log(*, by, objects: Iterable[models.Model], message: str, added: bool = False) -> int:
@@ -39,3 +40,24 @@ def editorial_log_summary(*, by, model: type[models.Model], title: str, message:
         action_flag=ADDITION,
         change_message=message,
     )
+
+
+def editorial_log_erase(*, model: type[models.Model], object_id: int, label: str,
+                        scrub: Callable[[str], str], mentions: Iterable[str]) -> int:
+    """Take a person out of the admin log, keeping the record of who did
+    what: entries about the row ``model``/``object_id`` are relabelled
+    ``label``, and every entry whose text ``mentions`` them has that text
+    passed through ``scrub``. Returns how many entries changed."""
+    content_type = ContentType.objects.get_for_model(model)
+    own = Q(content_type=content_type, object_id=str(object_id))
+    mentioned = Q()
+    for text in mentions:
+        mentioned |= Q(object_repr__icontains=text) | Q(change_message__icontains=text)
+    changed = 0
+    for entry in LogEntry.objects.filter(own | mentioned):
+        is_own = entry.content_type_id == content_type.pk and entry.object_id == str(object_id)
+        entry.object_repr = label if is_own else scrub(entry.object_repr)
+        entry.change_message = scrub(entry.change_message)
+        entry.save(update_fields=["object_repr", "change_message"])
+        changed += 1
+    return changed

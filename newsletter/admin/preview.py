@@ -53,10 +53,18 @@ def _query(choice: dict) -> str:
     return urlencode(pairs)
 
 
+# Previewing as a reader shows (and searches) readers' addresses and what
+# they follow: readers' data, so it takes the permission to view readers.
+READERS_PERMISSION = "subscribers.view_subscriber"
+
+
 def preview_make(*, edition: Edition, choice: dict, editor) -> tuple[Preview | None, list]:
     """The preview the editor asked for, or (None, candidates) when their
-    search matched several readers or none. Raises PreviewError on bad input."""
+    search matched several readers or none. Raises PreviewError on bad input
+    or when the editor may not view readers and asked for a reader's."""
     if choice["mode"] == "reader":
+        if not editor.has_perm(READERS_PERMISSION):
+            raise PreviewError("previewing as a reader needs the permission to view readers")
         subscriber, candidates = preview_reader_find(query=choice["email"])
         if subscriber is None:
             return None, candidates
@@ -97,6 +105,7 @@ class EditionPreviewMixin:
             "preview": None,
             "preview_candidates": [],
             "preview_error": "",
+            "preview_readers_allowed": request.user.has_perm(READERS_PERMISSION),
         }
         if not choice["mode"]:
             return context

@@ -55,6 +55,25 @@ def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Link
     )
 
 
+# What previews and test copies carry where a reader's signed token goes: a
+# link of the right shape that opens nobody's pages.
+PREVIEW_PLACEHOLDER = "preview-link"
+
+
+def preview_links(*, pool: EditionPool, mail: MailConfig) -> Links:
+    """``reader_links`` with inert placeholders for every token: what an
+    editor's preview or test copy shows, so it never hands out a reader's
+    preferences, unsubscribe, web-copy or feedback links."""
+    site, day, slot = mail.site_url, pool.last.isoformat(), PREVIEW_PLACEHOLDER
+    feedback = feedback_links(token=slot, day=day, site_url=site)
+    unsubscribe_url = f"{site}/unsubscribe/{slot}/"
+    return Links(
+        rate_url=feedback.rate_url, feedback_prefix=feedback.prefix, web_url=f"{site}/digests/{day}/{slot}/",
+        preferences_url=f"{site}/preferences/{slot}/", unsubscribe_url=unsubscribe_url,
+        list_unsubscribe=f"<{unsubscribe_url}>, <mailto:{mail.unsubscribe_mailbox}?subject=unsubscribe>",
+    )
+
+
 def reader_why_text(*, reader: Reader, pool: EditionPool, site_name: str) -> str:
     """The footer's "why you got this"."""
     names = [pool.topic_names[t] for t in sorted(reader.topic_ids) if t in pool.topic_names]
@@ -225,15 +244,20 @@ def digest_assemble(
     reader: Reader,
     selection: Selection,
     delivery_id: int | None = None,
+    placeholder_links: bool = False,
 ) -> EmailMultiAlternatives:
     """The ready-to-send message for one reader: subject, text and HTML parts,
     list headers, anymail tags and metadata (with the delivery id, so provider
     events map back to it). Pure string work: sends nothing, reads nothing,
-    so previews and web copies use it too. ``selection`` must not be empty."""
+    so previews and web copies use it too (previews with
+    ``placeholder_links``: ``preview_links``). ``selection`` must not be empty."""
     if selection.empty:
         raise ValueError("an empty selection has no email")
     mail = parts.mail
-    links = reader_links(reader=reader, pool=pool, mail=mail)
+    if placeholder_links:
+        links = preview_links(pool=pool, mail=mail)
+    else:
+        links = reader_links(reader=reader, pool=pool, mail=mail)
     sections = _sections(pool=pool, parts=parts, selection=selection)
     why_text = reader_why_text(reader=reader, pool=pool, site_name=mail.site_name)
     subject = digest_subject(parts=parts, values={"lead_title": sections.lead_title})

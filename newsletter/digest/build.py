@@ -36,10 +36,11 @@ class Digest:
     def reason(self) -> str:
         return NOTHING_NEW if self.empty else ""
 
-    def message(self) -> EmailMultiAlternatives:
+    def message(self, *, placeholder_links: bool = False) -> EmailMultiAlternatives:
+        """The email; with ``placeholder_links`` (previews) no signed link of the reader's."""
         return digest_assemble(
             pool=self.pool, parts=parts_get(pool=self.pool), reader=self.reader, selection=self.selection,
-            delivery_id=self.delivery.pk if self.delivery else None,
+            delivery_id=self.delivery.pk if self.delivery else None, placeholder_links=placeholder_links,
         )
 
 
@@ -100,7 +101,6 @@ def reader_page(*, subscriber: Subscriber, day: date) -> dict:
         "for_you": _items(pool, digest.selection.for_you),
         "trending": _items(pool, digest.selection.trending),
         "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
-        "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
         **pool_labels(pool),
     }

@@ -69,7 +69,7 @@ class TokenMinter:
 
     def mint(self, subscriber) -> tuple[str, ...]:
         """Equal to ``token_make(subscriber=subscriber, purpose=p, scope=s)`` for each purpose and scope."""
-        fingerprint = email_fingerprint(subscriber.email)
+        fingerprint = email_fingerprint(subscriber.email, secret=self._secret)
         # What signing's JSON serializer makes of [pk, fingerprint], at a
         # fraction of json.dumps's cost.
         data = f'[{int(subscriber.pk)},"{fingerprint}"]'.encode("latin-1")

@@ -5,7 +5,10 @@ copy of it sent to the editor.
 
 Previews read only: no Delivery row is created or changed. A test send is
 exempt from Delivery records too, is marked as a test (subject prefix,
-header, anymail tag) and still honours the suppression list.
+header, anymail tag) and still honours the suppression list. Neither carries
+a reader's signed links: their places hold inert placeholders
+(``assemble.preview_links``), so a preview never opens a reader's
+preferences, data or unsubscribe.
 """
 
 from __future__ import annotations
@@ -20,20 +23,20 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from config.lib.audit import editorial_log
 from config.lib.emails import message_build
 from config.mail import bulk_message_options
-from newsletter.digest.assemble import digest_assemble, digest_values, reader_links
+from newsletter.digest.assemble import digest_assemble, digest_values, preview_links
 from newsletter.digest.build import digest_for
 from newsletter.digest.pool import pool_get
 from newsletter.digest.render import parts_get
 from newsletter.digest.selection import Reader, digest_select, keywords_parse
 from newsletter.models import Edition, Topic
+from subscribers.addresses import email_key
 from subscribers.models import Subscriber
 from subscribers.suppression import is_suppressed
 
 TEST_SUBJECT_PREFIX = "[TEST] "
 TEST_HEADER = "X-Daily-Papers-Test"
 TEST_TAG = "test"
-# An ad-hoc selection belongs to nobody: its signed links name this id, which
-# no subscriber has, so they open the "invalid link" page.
+# An ad-hoc selection belongs to nobody: this id, which no subscriber has.
 AD_HOC_READER_ID = 0
 # Headers of the reader's email a test copy leaves out: the editor's mail
 # client would offer a one-click unsubscribe that acts for the reader.
@@ -74,7 +77,7 @@ class Preview:
 
 def _preheader(*, digest_pool, reader: Reader, selection) -> str:
     parts = parts_get(pool=digest_pool)
-    links = reader_links(reader=reader, pool=digest_pool, mail=parts.mail)
+    links = preview_links(pool=digest_pool, mail=parts.mail)
     values = digest_values(pool=digest_pool, reader=reader, selection=selection, links=links, mail=parts.mail)
     return values["preheader"]
 
@@ -110,7 +113,7 @@ def preview_for_reader(*, edition: Edition, subscriber: Subscriber) -> Preview:
     if digest.empty:
         return Preview(**base, message=None, reason=digest.reason)
     return Preview(
-        **base, message=digest.message(),
+        **base, message=digest.message(placeholder_links=True),
         preheader=_preheader(digest_pool=digest.pool, reader=digest.reader, selection=digest.selection),
     )
 
@@ -136,7 +139,8 @@ def preview_for_topics(*, edition: Edition, topic_ids: Iterable[int], keywords: 
     selection = digest_select(pool=pool, reader=reader, received=set(), since=None)
     if selection.empty:
         return Preview(**base, message=None, reason="no paper of this edition matches this selection")
-    message = digest_assemble(pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection)
+    message = digest_assemble(pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection,
+                              placeholder_links=True)
     return Preview(**base, message=message,
                    preheader=_preheader(digest_pool=pool, reader=reader, selection=selection))
 
@@ -148,6 +152,7 @@ def preview_reader_find(*, query: str, limit: int = 10) -> tuple[Subscriber | No
     query = query.strip()
     if not query:
         raise PreviewError("type a reader's address (or part of it)")
+    query = email_key(query)
     exact = Subscriber.objects.filter(email__iexact=query).first()
     if exact is not None:
         return exact, []
@@ -196,8 +201,7 @@ def digest_test_send(*, preview: Preview, editor, connection=None) -> str:
         raise PreviewError(f"the email backend refused the test ({exc.__class__.__name__}: {exc})") from exc
     if not sent:
         raise PreviewError("the email backend did not send the test")
-    editorial_log(
-        by=editor, objects=[preview.edition],
-        message=f"Sent a test of the digest of {preview.label} to {to}",
-    )
+    # The log names a reader by id: it outlives the reader's address (erasure).
+    who = f"reader #{preview.subscriber.pk}" if preview.subscriber else preview.label
+    editorial_log(by=editor, objects=[preview.edition], message=f"Sent a test of the digest of {who} to {to}")
     return to

@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from config.security import redact
 from newsletter.models import Delivery
+from subscribers.addresses import email_key
 from subscribers.models import ProviderEvent, Subscriber, Suppression, email_hash
 from subscribers.provider_events.kinds import event_kind
 from subscribers.suppression import suppression_add
@@ -236,13 +237,10 @@ def _reader_for(event: ProviderEvent, delivery: Delivery | None) -> Subscriber |
     """The Delivery's reader when the event is about their address, else
     whoever has the event's address now (a reader may have changed address
     since the message was sent)."""
-    if delivery is not None and delivery.subscriber.email.strip().lower() == event.recipient.lower():
+    recipient = email_key(event.recipient)
+    if delivery is not None and email_key(delivery.subscriber.email) == recipient:
         return delivery.subscriber
-    return (
-        Subscriber.objects.alias(email_lower=Lower("email"))
-        .filter(email_lower=event.recipient.lower())
-        .first()
-    )
+    return Subscriber.objects.alias(email_lower=Lower("email")).filter(email_lower=recipient).first()
 
 
 def _reader_set(subscriber: Subscriber, status: str) -> bool:

@@ -265,6 +265,7 @@ def _routes(resolver: URLResolver, prefix: str = "") -> list[str]:
 PUBLIC_ROUTES = {
     "", "healthz/", "subscribe/", "subscribe/check-your-inbox/", "confirm/resend/", "confirm/<str:token>/",
     "preferences/<str:token>/", "preferences/<str:token>/export/", "preferences/<str:token>/erase/",
+    "preferences/new-link/<str:purpose>/<str:token>/",
     "unsubscribe/<str:token>/", "digests/<isodate:day>/", "digests/<isodate:day>/<str:token>/",
     # Feedback: the digest's signed links, and the preferences page's buttons.
     "feedback/<isodate:day>/<str:token>/", "feedback/<isodate:day>/<str:token>/<path:arxiv_id>/<str:vote>/",

@@ -2,21 +2,26 @@
 the message the sender sends (same functions), and a test send goes to the
 editor only, marked as a test, with no Delivery."""
 
+import html as html_lib
 import re
 from datetime import UTC, datetime
+from urllib.parse import unquote
 
 import pytest
 import time_machine
 from django.contrib.admin.models import LogEntry
+from django.contrib.auth.models import Permission
 from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
 from bench.fake_provider import FakePostmark
+from newsletter.digest.build import digest_for
 from newsletter.digest.run import digests_run
 from newsletter.models import Delivery, Edition
-from subscribers.models import Suppression
+from subscribers.models import Subscriber, Suppression
 from subscribers.suppression import suppression_add
+from subscribers.tokens import PURPOSES, TokenInvalid, token_read
 from tests.digest_support import use_fake_postmark
 from tests.factories import DAY, edition_make, edition_small, reader_make, topic
 
@@ -208,7 +213,8 @@ def test_send_test_goes_to_the_editor_marked_as_test_with_no_delivery(editor_cli
     assert sent.html == preview.html and sent.text == preview.text
     assert not Delivery.objects.exists()
     entry = LogEntry.objects.get()
-    assert entry.change_message == "Sent a test of the digest of q@example.org to editor@example.org"
+    reader = Subscriber.objects.get(email="q@example.org")
+    assert entry.change_message == f"Sent a test of the digest of reader #{reader.pk} to editor@example.org"
     assert entry.object_id == str(edition.pk)
     shown = editor_client.get(response["Location"])
     assert "A test of the digest of q@example.org was sent to editor@example.org." in shown.content.decode()
@@ -270,3 +276,78 @@ def test_send_test_needs_staff(client, edition):
                            {"preview": "reader", "preview_email": "q@example.org"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert mail.outbox == []
+
+
+def readable_tokens(text: str) -> set[str]:
+    """The purposes of every piece of ``text`` that ``token_read`` accepts
+    (any age, and the edition's scope for feedback links)."""
+    found = set()
+    pieces = set(re.split(r"[^A-Za-z0-9_:.\-]+", unquote(html_lib.unescape(text))))
+    for piece in pieces - {""}:
+        for purpose in PURPOSES:
+            for scope in ("", DAY.isoformat()):
+                try:
+                    token_read(token=piece, purpose=purpose, scope=scope, any_age=True)
+                except TokenInvalid:
+                    continue
+                found.add(purpose)
+    return found
+
+
+@pytest.fixture
+def edition_viewer(django_user_model):
+    """Staff who may view editions and nothing else."""
+    user = django_user_model.objects.create_user("viewer", "viewer@example.org", "a-long-test-password",
+                                                 is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_edition"))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_editor_who_may_not_view_readers_can_neither_list_nor_preview_them(edition_viewer, edition):
+    reader_make("q@example.org", topics=("quantization-compression",))
+    reader_make("ada@example.org")
+    page = preview_get(edition_viewer, edition)
+    assert 'id="preview-topics"' in page.content.decode()
+    assert 'id="preview-reader"' not in page.content.decode()
+    for query in ("@", "example", "q@example.org"):
+        response = preview_get(edition_viewer, edition, preview="reader", preview_email=query)
+        html = response.content.decode()
+        assert response.context["preview"] is None and response.context["preview_candidates"] == []
+        assert "previewing as a reader needs the permission to view readers" in html
+        assert "q@example.org" not in html.replace(f'value="{query}"', "") and "ada@" not in html
+    sent = send_test(edition_viewer, edition, preview="reader", preview_email="q@example.org")
+    assert "No test was sent: previewing as a reader needs the permission to view readers" in (
+        edition_viewer.get(sent["Location"]).content.decode())
+    assert mail.outbox == [] and not LogEntry.objects.exists()
+    # An ad-hoc selection of topics shows no reader: still theirs to preview.
+    topics = preview_get(edition_viewer, edition, preview="topics", preview_topic=[topic("reasoning").pk])
+    assert topics.context["preview"].message is not None
+
+
+def test_previews_and_test_copies_carry_no_link_that_opens_a_readers_pages(editor_client, edition, fake):
+    reader = reader_make("q@example.org", topics=("quantization-compression",))
+    # The check finds every kind of link in the email the reader is sent.
+    sent = digest_for(subscriber=reader, day=DAY).message()
+    assert readable_tokens(sent.body + sent.alternatives[0][0] + str(sent.extra_headers)) == {
+        "preferences", "unsubscribe", "digest", "feedback"}
+
+    page = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org")
+    preview = page.context["preview"]
+    send_test(editor_client, edition, preview="reader", preview_email="q@example.org")
+    ad_hoc = preview_get(editor_client, edition, preview="topics",
+                         preview_topic=[topic("quantization-compression").pk]).context["preview"]
+    send_test(editor_client, edition, preview="topics", preview_topic=[topic("quantization-compression").pk])
+    copies = fake.accepted()
+    assert len(copies) == 2
+    for text in (page.content.decode(), preview.text, preview.html, str(preview.message.extra_headers),
+                 ad_hoc.html, ad_hoc.text, *(c.html + c.text + str(c.headers) for c in copies)):
+        assert readable_tokens(text) == set()
+    # The links are there, inert.
+    for name in ("preferences", "unsubscribe", f"digests/{DAY}", f"feedback/{DAY}"):
+        assert f"https://papers.example.org/{name}/preview-link/" in preview.html
+        assert f"https://papers.example.org/{name}/preview-link/" in copies[0].text
+    assert "/preview-link/2507.00001/more/" in preview.text
+    response = Client().get("/preferences/preview-link/")
+    assert response.status_code == 400 and "This link does not work" in response.content.decode()

@@ -125,7 +125,7 @@ def paths(draw, tokens: dict[str, str]) -> str:
     template = draw(st.sampled_from([
         "/", "/healthz/", "/subscribe/", "/subscribe/check-your-inbox/", "/confirm/resend/", "confirm",
         "preferences", "preferences-export", "preferences-erase", "unsubscribe", "webhook",
-        "/digests/2025-08-05/", "digest", "garbage", "preferences-form",
+        "/digests/2025-08-05/", "digest", "garbage", "preferences-form", "new-link",
     ]))
     path = {
         "confirm": lambda: f"/confirm/{token('confirm')}/",
@@ -136,6 +136,8 @@ def paths(draw, tokens: dict[str, str]) -> str:
         "webhook": lambda: f"/anymail/{draw(st.sampled_from(PROVIDERS))}/tracking/",
         "digest": lambda: f"/digests/2025-08-05/{token('digest')}/",
         "garbage": lambda: "/" + draw(garbage_segments) + "/",
+        "new-link": lambda: (f"/preferences/new-link/{draw(st.sampled_from(['preferences', 'digest', 'x']))}/"
+                             f"{token('preferences')}/"),
         "preferences-form": lambda: f"/preferences/{tokens['preferences']}/" if tokens else "/",
     }.get(template, lambda: template)()
     return path + draw(query_strings)

@@ -1,5 +1,6 @@
 """The web copies: an edition's public page and a reader's personal copy."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -48,7 +49,9 @@ def test_reader_copy_shows_what_was_sent_frozen_with_why_lines(client):
     assert papers["C"].title not in html  # not in what was sent
     assert "Quantization &amp; compression" in html
     assert "https://papers.example.org/unsubscribe/" in html
-    assert "https://papers.example.org/preferences/" in html
+    # The web copy's link never expires: it offers to email a preferences link, never shows one.
+    assert f'href="/preferences/new-link/digest/{token}/"' in html
+    assert not re.search(r"/preferences/(?!new-link/)", html)
 
 
 def test_reader_copy_before_sending_shows_what_they_would_get(client):

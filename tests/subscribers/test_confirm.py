@@ -12,7 +12,7 @@ from subscribers.models import ConsentRecord, Subscriber, Suppression
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
 from tests.factories import reader_make
-from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
+from tests.subscriber_helpers import fresh_client, link_path, sent_to, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
 
@@ -20,17 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def client():
     return fresh_client(HTTP_USER_AGENT="ConfirmingBrowser/2.0")
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    """Run a callable and whatever it enqueues after commit, in-process."""
-
-    def call(fn, *args, **kwargs):
-        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 def signed_up(run, email=None, **choices) -> tuple[Subscriber, str]:

@@ -9,7 +9,7 @@ from django.core import mail
 from subscribers import emails
 from subscribers.emails import confirmation_send, preferences_link_send, welcome_send
 from subscribers.models import Subscriber, Suppression
-from subscribers.suppression import suppression_add
+from subscribers.suppression import LIFTABLE_REASONS, suppression_add
 from tests.factories import reader_make
 from tests.subscriber_helpers import html_part
 
@@ -139,15 +139,22 @@ def test_preferences_link_email_has_both_parts_a_fresh_link_and_the_unsubscribe_
     assert "List-Unsubscribe" not in message.message()
 
 
-@pytest.mark.parametrize("reason", list(Suppression.Reason))
-def test_preferences_link_is_never_sent_to_a_suppressed_address(reason):
+@pytest.mark.parametrize("reason", sorted(set(Suppression.Reason) - set(LIFTABLE_REASONS)))
+def test_preferences_link_is_never_sent_to_a_blocked_address(reason):
     subscriber = reader_make()
     suppression_add(email=subscriber.email, reason=reason)
     assert preferences_link_send(subscriber=subscriber) is False
     assert mail.outbox == []
 
 
-@pytest.mark.parametrize("status", ["pending", "unsubscribed", "bounced", "complained"])
-def test_preferences_link_is_only_for_active_readers(status):
+@pytest.mark.parametrize("status", ["pending", "bounced", "complained"])
+def test_preferences_link_is_only_for_active_readers_and_those_who_left(status):
     assert preferences_link_send(subscriber=reader_make(status=status)) is False
     assert mail.outbox == []
+
+
+def test_a_reader_who_unsubscribed_may_still_get_a_link_to_their_data():
+    subscriber = reader_make(status="unsubscribed")
+    suppression_add(email=subscriber.email, reason=Suppression.Reason.UNSUBSCRIBED)
+    assert preferences_link_send(subscriber=subscriber) is True
+    assert [m.to for m in mail.outbox] == [[subscriber.email]]

@@ -109,11 +109,17 @@ def test_a_token_for_another_purpose_does_not_open_preferences(purpose):
     assert subscriber.email not in response.content.decode()
 
 
-def test_preferences_links_do_not_expire():
+def test_preferences_links_work_for_their_lifetime_then_expire(settings):
+    settings.PREFERENCES_LINK_MAX_AGE_DAYS = 90
     subscriber = reader_make()
     path = preferences_path(subscriber)
-    with time_machine.travel(timezone.now() + timedelta(days=400), tick=False):
+    with time_machine.travel(timezone.now() + timedelta(days=89), tick=False):
         assert fresh_client().get(path).status_code == 200
+    with time_machine.travel(timezone.now() + timedelta(days=91), tick=False):
+        for response in (fresh_client().get(path), fresh_client().post(path + "export/")):
+            assert response.status_code == 410
+            assert "Links to your preferences work for 90 days" in response.content.decode()
+            assert subscriber.email not in response.content.decode()
 
 
 def test_unsubscribed_reader_is_told_how_to_come_back():

@@ -14,18 +14,9 @@ from subscribers.services import subscriber_confirm, subscriber_erase, subscribe
 from subscribers.suppression import suppression_add
 from subscribers.tokens import token_make
 from tests.factories import delivery_make, edition_make, reader_make
-from tests.subscriber_helpers import eager_tasks, fresh_client, link_path, sent_to, signup_data, unique_email
+from tests.subscriber_helpers import fresh_client, link_path, sent_to, signup_data, unique_email
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run(django_capture_on_commit_callbacks):
-    def call(fn, *args, **kwargs):
-        with eager_tasks(), django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 @pytest.fixture

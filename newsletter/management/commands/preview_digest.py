@@ -9,7 +9,8 @@ from subscribers.models import Subscriber
 
 
 class Command(BaseCommand):
-    help = "Print the digest a reader would get (or got) for an edition: subject, headers and HTML or text."
+    help = ("Print the digest a reader would get (or got) for an edition: subject, headers and HTML or "
+            "text, with placeholders where the reader's signed links go.")
 
     def add_arguments(self, parser):
         parser.add_argument("--email", required=True, help="the reader's address")
@@ -38,7 +39,7 @@ class Command(BaseCommand):
         if digest.empty:
             self.stdout.write(f"No digest for {subscriber.email} on {day:%Y-%m-%d}: {digest.reason}.")
             return
-        message = digest.message()
+        message = digest.message(placeholder_links=True)
         self.stdout.write(f"Subject: {message.subject}")
         self.stdout.write(f"To: {subscriber.email}")
         for name, value in message.extra_headers.items():
