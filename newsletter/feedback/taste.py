@@ -102,7 +102,7 @@ class Taste:
 
     weights: dict[str, float] = field(hash=False, compare=False)
     key: tuple
-    # Topic features rated down FOLLOW_TURNED_AFTER times more than up.
+    # Topic features on FOLLOW_TURNED_AFTER more papers rated down than up.
     turned: frozenset[str] = frozenset()
 
     def followed_kept(self, topic_ids: Iterable[int]) -> list[int]:
