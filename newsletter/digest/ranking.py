@@ -15,7 +15,9 @@ relevance (what the reader asked for):
 
 feedback (what the reader's ratings taught, see newsletter/feedback):
     relevance x exp(FEEDBACK_GAIN x affinity), affinity in -1..1; at
-    -FEEDBACK_DROP or below the paper leaves "For you" (and "Also trending").
+    -FEEDBACK_DROP or below the paper leaves "For you" (and "Also trending"),
+    unless it carries a followed topic the reader has not turned against
+    (taste.FOLLOW_TURNED_AFTER): then it only moves down.
     A paper outside the reader's topics and keywords joins "For you" when its
     affinity reaches FEEDBACK_JOIN, with relevance FEEDBACK_RELEVANCE x affinity
 
@@ -48,7 +50,7 @@ KEYWORD_HITS_CAP = 7
 EDITOR_TOPIC_WEIGHT = 4.0
 FEEDBACK_GAIN = 1.5
 FEEDBACK_DROP = 0.2
-FEEDBACK_JOIN = 0.4
+FEEDBACK_JOIN = 0.5
 FEEDBACK_RELEVANCE = 4.0
 # The "why" line mentions ratings from this affinity on.
 FEEDBACK_MOVED = 0.1

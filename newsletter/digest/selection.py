@@ -157,8 +157,10 @@ class _Ranked:
                 for index, weight in keyword_matches(pool=pool, keyword=keyword).items():
                     relevance[index] = get(index, 0.0) + weight
                     self.keywords_hit[index] = (*self.keywords_hit.get(index, ()), keyword)
+        bits = pool.topic_bits
         if taste is not None:
-            self._learned(relevance, taste.affinities(pool.postings()))
+            kept = sum(bits.get(t, 0) for t in taste.followed_kept(topic_ids))
+            self._learned(relevance, taste.affinities(pool.postings()), kept)
         boost, pinned, confidence = pool.boosts, pool.pinned, pool.confidence
         # Equal scores: the paper's most confident topic first, then edition order.
         scored = sorted([(-weight * boost[index], -confidence[index], index)
@@ -166,17 +168,19 @@ class _Ranked:
         # Compact forms: an array of paper indexes, and a bit set of the matching ones.
         self.matches = array("H", [*pinned, *[index for _, _, index in scored]])
         self.relevant = sum(1 << index for index in relevance)
-        bits = pool.topic_bits
         self.mask = sum(bits.get(t, 0) for t in topic_ids)
         self.default: Selection | None = None  # for readers with no history: shared
 
-    def _learned(self, relevance: dict[int, float], affinities: dict[int, float]) -> None:
+    def _learned(self, relevance: dict[int, float], affinities: dict[int, float], kept_mask: int) -> None:
         """Apply a reader's taste: papers like the ones they rated up move up
-        (or join), papers like the ones they rated down move down."""
+        (or join), papers like the ones they rated down move down, and drop
+        out unless they carry a followed topic the reader has not turned
+        against (``kept_mask``, topic bits)."""
         liked, disliked = [], []
+        papers = self.pool.papers
         for index, affinity in affinities.items():
             weight = relevance.get(index)
-            if affinity <= -FEEDBACK_DROP:
+            if affinity <= -FEEDBACK_DROP and not papers[index].topic_mask & kept_mask:
                 relevance.pop(index, None)  # like papers rated down: out of both sections
                 disliked.append(index)
                 continue

@@ -30,6 +30,12 @@ from newsletter.tagging.match import tokens
 # its title words alone).
 KIND_WEIGHTS = {"t": 0.5, "k": 0.2, "w": 0.15, "a": 0.15}
 PRIOR = 1.0
+# A topic the reader follows is one they asked for: papers rated down for
+# being mis-tagged with it must not take its well-tagged papers away. Papers
+# carrying a followed topic leave the digest only once the reader has rated
+# down FOLLOW_TURNED_AFTER more of that topic's papers than up; until then
+# dislikes only move them down.
+FOLLOW_TURNED_AFTER = 3
 CLICK_VALUE = 0.25
 # A taste keeps its best-supported features only: bounded size per reader.
 MAX_TASTE_FEATURES = 300
@@ -96,6 +102,12 @@ class Taste:
 
     weights: dict[str, float] = field(hash=False, compare=False)
     key: tuple
+    # Topic features on FOLLOW_TURNED_AFTER more papers rated down than up.
+    turned: frozenset[str] = frozenset()
+
+    def followed_kept(self, topic_ids: Iterable[int]) -> list[int]:
+        """The followed topics (of ``topic_ids``) the reader has not turned against."""
+        return [topic_id for topic_id in topic_ids if f"t:{topic_id}" not in self.turned]
 
     def affinities(self, postings: Postings) -> dict[int, float]:
         """Paper index -> affinity (-1..1) for the papers sharing a feature."""
@@ -134,4 +146,8 @@ def taste_from_counts(*, counts: dict[str, tuple[float, float]], key: tuple = ()
         key=lambda item: (-abs(item[1]) * item[2], item[0]),
     )[:MAX_TASTE_FEATURES]
     weights = {feature: round(score, 4) for feature, score, _ in scored if abs(score) >= 1e-4}
-    return Taste(weights=weights, key=key) if weights else None
+    turned = frozenset(
+        feature for feature, (up, down) in counts.items()
+        if feature.startswith("t:") and down - up >= FOLLOW_TURNED_AFTER
+    )
+    return Taste(weights=weights, key=key, turned=turned) if weights else None

@@ -43,7 +43,7 @@ class SimulatedReader:
 
 
 def readers_simulated(
-    *, editions: list[LabelledEdition], count: int = READERS_PER_KIND, seed: int = 23
+    *, editions: list[LabelledEdition], seed: int, count: int = READERS_PER_KIND
 ) -> dict[str, list[SimulatedReader]]:
     """{"partial": [...], "exact": [...]}: hidden interests are two topics
     with enough labelled papers over all the days."""

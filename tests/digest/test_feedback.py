@@ -17,6 +17,7 @@ from newsletter.digest.pool import pool_get
 from newsletter.digest.selection import digest_select
 from newsletter.feedback.learning import clicks_counted, taste_rebuild, tastes_refresh
 from newsletter.feedback.links import feedback_links, feedback_token
+from newsletter.feedback.taste import FOLLOW_TURNED_AFTER
 from newsletter.models import PaperVote, ReaderTaste
 from subscribers.models import ProviderEvent, Subscriber
 from subscribers.services import subscriber_erase, subscriber_export
@@ -241,3 +242,28 @@ def test_fast_feedback_token_is_the_scoped_token_and_reads_back_for_its_edition_
         token_read(token=minted, purpose="feedback", scope=(DAY + timedelta(days=1)).isoformat())
     with pytest.raises(TokenInvalid):
         token_read(token=minted, purpose="feedback")
+
+
+def test_a_followed_topic_keeps_its_papers_until_the_reader_turns_against_it(reader):
+    # Papers mis-tagged with a topic the reader follows get rated down; the
+    # topic's other papers stay (lower) until dislikes outnumber likes by
+    # FOLLOW_TURNED_AFTER, then papers like the disliked ones leave.
+    earlier = DAY - timedelta(days=1)
+    rated = [
+        paper_make(f"2507.002{i}", day=earlier, topics={"quantization-compression": 6.0},
+                   title=f"Pruning sparse attention heads {i}") for i in range(FOLLOW_TURNED_AFTER + 1)
+    ]
+    today = paper_make("2507.00299", topics={"quantization-compression": 6.0}, title="Pruning sparse heads")
+    pool = pool_get(first=DAY, last=DAY)
+
+    def for_you_after(ups: int, downs: int) -> list[int]:
+        PaperVote.objects.filter(subscriber=reader).delete()
+        for paper, value in zip(rated, [1] * ups + [-1] * downs, strict=False):
+            PaperVote.objects.create(subscriber=reader, paper=paper, value=value, edition_date=earlier)
+        taste_rebuild(subscriber=reader)
+        return [p.index for p in digest_select(pool=pool, reader=reader_of(reader)).for_you]
+
+    index = pool.by_id[today.arxiv_id]
+    assert index in for_you_after(0, FOLLOW_TURNED_AFTER - 1)
+    assert index in for_you_after(1, FOLLOW_TURNED_AFTER)
+    assert index not in for_you_after(0, FOLLOW_TURNED_AFTER)

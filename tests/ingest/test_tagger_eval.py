@@ -13,16 +13,19 @@ import pytest
 from django.core.management import call_command
 
 from newsletter.ingest.files import SAMPLE_PATH, file_items_read
-from newsletter.relevance.report import relevance_report
+from newsletter.relevance.report import REPORT_SEED, relevance_report
 from newsletter.tagging.evaluate import HELDOUT_PATH, LABELS_PATH, labels_set, tagger_evaluate
 
 pytestmark = pytest.mark.django_db
 
 MIN_F1 = {"sample": 0.82, "heldout-dev": 0.79, "heldout-gate": 0.73}
-MIN_FOR_YOU_PRECISION = {"sample": 0.95, "heldout-gate": 0.84}
-# Day 7 with feedback against day 7 without, in precision points.
-MIN_GAIN_PARTIAL = 0.10
-MAX_LOSS_EXACT = 0.02
+MIN_FOR_YOU_PRECISION = {"sample": 0.96, "heldout-gate": 0.84}
+# Day 7 with feedback against day 7 without (report seed), in precision
+# points: partly matched readers gained 0.21; exactly matched ones lost 0.001
+# (0.4 points before followed topics kept their papers), so a change that
+# brings that loss back fails.
+MIN_GAIN_PARTIAL = 0.18
+MAX_LOSS_EXACT = 0.002
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +60,8 @@ def test_for_you_keeps_its_measured_precision(report):
         assert report["for_you"][name]["precision"] >= floor, (name, report["for_you"][name])
 
 
-def test_feedback_helps_partly_matched_readers_and_costs_exact_ones_nothing_much(report):
+def test_feedback_helps_partly_matched_readers_and_costs_exact_ones_almost_nothing(report):
+    assert report["simulation"]["seed"] == REPORT_SEED  # constants are tuned on another seed
     partial, exact = report["simulation"]["partial"], report["simulation"]["exact"]
     assert partial["day7_with_feedback"] - partial["day7_without_feedback"] >= MIN_GAIN_PARTIAL, partial
     assert exact["day7_with_feedback"] >= exact["day7_without_feedback"] - MAX_LOSS_EXACT, exact
