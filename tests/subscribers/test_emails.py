@@ -68,6 +68,7 @@ def test_welcome_email_is_a_list_email_with_one_click_headers_and_footer():
         " ".join(headers["List-Unsubscribe"].split()),
     )
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"] == "Daily Papers <digest.papers.example.org>"
     assert "every Wednesday at 08:00 (Europe/Berlin)" in message.body
     assert "Your topics: Reasoning & test-time compute, Code & software engineering" in message.body
     assert re.search(r"https://papers\.example\.org/preferences/[^/\s]+/", message.body)
