@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.utils import timezone
 
+from bench.browser import CHROMIUM, chromium
 from newsletter.models import Delivery, Paper, Topic, WorkerPing
 from subscribers.models import ProviderEvent, Subscriber, Suppression
 from tests.conftest import ROOT, require
 from tests.factories import desk_make, edition_make, paper_make, reader_make
 from tests.subscriber_helpers import eager_tasks
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "admin"
 PASSWORD = "a-long-test-password"
 VIEWPORTS = {"laptop": (1280, 900), "phone": (390, 844)}
@@ -34,23 +33,13 @@ pytestmark = [
 
 
 @pytest.fixture
-def browser(monkeypatch, settings):
+def browser(settings):
     require(CHROMIUM.exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API keeps an event loop in this thread; the ORM calls
-    # the test makes between browser steps are still plain synchronous code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     # The live server speaks plain http.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
         # With the loop running, Django keeps this thread's connection apart
         # (per async context); close it here or it outlives the test database.
         connections.close_all()

@@ -2,14 +2,13 @@
 unsubscribing, on a desktop and a phone viewport. Screenshots of every step
 land in test-artifacts/subscribe/<viewport>/."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
+from bench.browser import CHROMIUM, chromium
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from subscribers.models import Subscriber
 from tests.conftest import ROOT, require
@@ -18,7 +17,6 @@ from tests.subscriber_helpers import eager_tasks, html_part, unique_email
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
               pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts" / "subscribe"
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 900}},
@@ -31,26 +29,11 @@ VIEWPORTS = {
 def browser():
     require(CHROMIUM.exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     try:
-        from playwright.sync_api import sync_playwright
+        import playwright  # noqa: F401
     except ImportError:
         require(False, "needs Playwright for Python (pip install '.[test]')")
-    # Playwright's sync API keeps an asyncio loop in this thread; Django would
-    # take the test's own ORM calls for async code and refuse them.
-    saved = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-            )
-            yield browser
-            browser.close()
-    finally:
-        if saved is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = saved
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
