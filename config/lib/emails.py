@@ -1,4 +1,4 @@
-"""What every email shares: CSS inlined by premailer, and the message object."""
+"""What every email shares: CSS inlined by premailer, the list headers, and the message object."""
 
 from __future__ import annotations
 
