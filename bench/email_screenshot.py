@@ -26,13 +26,13 @@ from django.db import transaction
 from django.test.utils import override_settings
 
 import bench.bootstrap
-from bench.browser import CHROMIUM, chromium
 from bench.digests import sample_edition_load
 from newsletter.digest.build import digest_for
 from newsletter.digest.pool import pools_forget
 from newsletter.models import Topic
 from subscribers.emails import confirmation_send, preferences_link_send, welcome_send
 from subscribers.models import Subscriber
+from tests.browser import CHROMIUM, chromium
 
 SHOT_DAY = date(2000, 1, 7)  # a Friday: the weekly digest spans Monday to Friday
 DOC_IMAGE = Path("docs/digest.png")

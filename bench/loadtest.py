@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,27 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn_serving(env: dict, *, stdout=subprocess.DEVNULL):
+    """gunicorn on ``env``'s BIND, yielding its base URL once /healthz/
+    answers; stopped (its whole process group) on the way out."""
+    web = subprocess.Popen([str(BIN / "gunicorn"), "config.wsgi", "--access-logfile", "/dev/null"],
+                           cwd=ROOT, env=env, stdout=stdout, stderr=subprocess.STDOUT,
+                           start_new_session=True)
+    base = f"http://{env['BIND']}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/healthz/", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(web.pid, signal.SIGTERM)
+        web.wait(timeout=30)
 
 
 def parse_wrk(output: str, duration: float) -> dict:
@@ -132,19 +154,8 @@ def main() -> int:
     subprocess.run([*manage, "ingest_papers", "--source", "file", "--sample"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     subprocess.run([*manage, "collectstatic", "--no-input", "-v0"], cwd=ROOT, env=env, check=True)
-    log = (var / "gunicorn.log").open("wb")
-    web = subprocess.Popen([str(BIN / "gunicorn"), "config.wsgi", "--access-logfile", "/dev/null"],
-                           cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                           start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     results = []
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/healthz/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with (var / "gunicorn.log").open("wb") as log, gunicorn_serving(env, stdout=log) as base:
         # Warm every worker (imports, template and cache fills) before timing.
         for _ in range(args.workers * 10):
             for path in ("/", "/subscribe/"):
@@ -183,10 +194,6 @@ def main() -> int:
                 print(f"{name:15} target {rate:4}/s  got {row['per_s']:7.1f}/s  "
                       f"p50 {row['p50_ms']:.1f} ms  p99 {row['p99_ms']:.1f} ms  "
                       f"errors {row['errors']}  ({row['requests']} requests)", flush=True)
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(timeout=30)
-        log.close()
     if args.json:
         print(json.dumps({"duration_s": args.duration, "workers": args.workers, "results": results}))
     return 0

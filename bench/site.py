@@ -27,7 +27,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -302,35 +301,22 @@ def _count_304(client, path: str, etag: str) -> int:
 def home_with_wrk(*, database_url: str, seconds: int, workers: int) -> dict | None:
     """``/`` from the cache through gunicorn, driven by wrk as hard as it
     goes: as a browser asks (gzip accepted) and plain (as bench/loadtest.py)."""
-    from bench.loadtest import free_port, parse_wrk
+    from bench.loadtest import free_port, gunicorn_serving, parse_wrk
 
     if not shutil.which("wrk"):
         return None
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{port}",
            "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "1"}
-    web = subprocess.Popen([str(BIN / "gunicorn"), "config.wsgi", "--access-logfile", "/dev/null"],
-                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                           start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     results: dict = {"workers": workers, "seconds": seconds}
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/healthz/", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn_serving(env) as base:
         for _ in range(workers * 20):
             urllib.request.urlopen(base + "/", timeout=30).read()
         for name, headers in (("gzip", ["-H", "Accept-Encoding: gzip"]), ("plain", [])):
             out = subprocess.run(["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", *headers, base + "/"],
                                  capture_output=True, text=True, check=True).stdout
             results[name] = parse_wrk(out, seconds)
-        return results
-    finally:
-        os.killpg(web.pid, signal.SIGTERM)
-        web.wait(timeout=30)
+    return results
 
 
 def main() -> int:

@@ -11,13 +11,12 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connections
 from django.utils import timezone
 
-from bench.browser import CHROMIUM, chromium
 from newsletter.models import Delivery, Paper, Topic, WorkerPing
 from subscribers.models import ProviderEvent, Subscriber, Suppression
-from tests.conftest import ROOT, require
+from tests.browser import chromium
+from tests.conftest import ROOT
 from tests.factories import desk_make, edition_make, paper_make, reader_make
 from tests.subscriber_helpers import eager_tasks
 
@@ -34,15 +33,11 @@ pytestmark = [
 
 @pytest.fixture
 def browser(settings):
-    require(CHROMIUM.exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
     # The live server speaks plain http.
     settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with chromium() as browser:
         yield browser
-        # With the loop running, Django keeps this thread's connection apart
-        # (per async context); close it here or it outlives the test database.
-        connections.close_all()
 
 
 @pytest.fixture

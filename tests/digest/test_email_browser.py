@@ -4,9 +4,9 @@ dark scheme. Screenshots land in test-artifacts/emails/<kind>-<width>-<scheme>.p
 
 import pytest
 
-from bench.browser import CHROMIUM, chromium
 from bench.email_screenshot import EMAIL_KINDS, email_kinds, email_page, emails_render, layout_problems
-from tests.conftest import ROOT, require
+from tests.browser import chromium
+from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db]
 
@@ -15,15 +15,6 @@ WIDTHS = (600, 375)
 SCHEMES = ("light", "dark")
 ACCOUNT_KINDS = {kind.name for kind in email_kinds() if kind.account}
 TAP_TARGET_PX = 44
-
-
-def chromium_required():
-    require(CHROMIUM.exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        require(False, "needs Playwright for Python (pip install '.[test]')")
-    return chromium()
 
 
 def _background_luminance(page) -> float:
@@ -53,7 +44,7 @@ def test_email_fits_its_window_with_its_text_and_anchors(kind):
     html = emails_render([kind])[kind]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     found = {}
-    with chromium_required() as browser:
+    with chromium() as browser:
         for width in WIDTHS:
             for scheme in SCHEMES:
                 page = email_page(browser, html, width=width, scheme=scheme)
@@ -71,7 +62,7 @@ def test_layout_checks_find_overflow_clipped_text_and_dangling_anchors():
         '<p style="width:40px;overflow:hidden;white-space:nowrap">a line longer than its box</p>'
         '<a href="#nowhere">In this issue</a><a href="#here">fine</a><div id="here">x</div></body>'
     )
-    with chromium_required() as browser:
+    with chromium() as browser:
         page = email_page(browser, broken, width=375)
         problems = layout_problems(page)
     assert any(p.startswith("the page is 700px wide in a 375px window") for p in problems)

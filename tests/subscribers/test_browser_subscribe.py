@@ -8,10 +8,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from bench.browser import CHROMIUM, chromium
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from subscribers.models import Subscriber
-from tests.conftest import ROOT, require
+from tests.browser import chromium
+from tests.conftest import ROOT
 from tests.subscriber_helpers import eager_tasks, html_part, unique_email
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow,
@@ -27,11 +27,6 @@ VIEWPORTS = {
 
 @pytest.fixture(scope="module")
 def browser():
-    require(CHROMIUM.exists(), f"needs Chromium at {CHROMIUM} (apt-get install chromium)")
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        require(False, "needs Playwright for Python (pip install '.[test]')")
     with chromium() as browser:
         yield browser
 
