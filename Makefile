@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 RUN_ENV := DEBUG=$${DEBUG:-true} SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)}
 
-.PHONY: run manage test setup setup-test lint migrate chaos clean lock bench bench-delivery
+.PHONY: run manage test setup setup-test lint migrate chaos clean lock bench bench-delivery digest-image
 
 $(VENV)/.python-ok:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Daily Papers needs Python 3.11 or newer; found " + sys.version.split()[0])'
@@ -64,6 +64,10 @@ test: setup-test
 ## make bench: the digest assembly benchmark (100,000 synthetic readers; leaves the database as it was).
 bench: setup
 	$(RUN_ENV) $(PY) -m bench.digests --subscribers 100000
+
+## make digest-image: docs/digest.png, the README's daily digest (full and compact side by side; needs Chromium).
+digest-image: setup setup-test
+	$(RUN_ENV) $(PY) -m bench.email_screenshot
 
 ## make bench-delivery: the delivery pipeline against the provider limit (needs DATABASE_URL=postgres://..., REDIS_URL).
 bench-delivery: setup-test

@@ -130,14 +130,20 @@ def readers_synthetic(
         ), received
 
 
+def sample_edition_load(*, day: date) -> None:
+    """The bundled sample papers, and only them, as the edition of ``day``
+    (callers run it in a transaction they roll back)."""
+    papers_ingest_file(path=SAMPLE_PATH, featured_on=day)
+    ids = [str((item.get("paper") or item).get("id", "")) for item in file_items_read(SAMPLE_PATH)]
+    Paper.objects.filter(arxiv_id__in=ids).update(featured_on=day, hidden=False)
+    Paper.objects.filter(featured_on=day).exclude(arxiv_id__in=ids).update(featured_on=None)
+
+
 def _sample_pool() -> EditionPool:
     """The sample edition, loaded inside a transaction that is rolled back:
     the database is left exactly as it was."""
     with transaction.atomic():
-        papers_ingest_file(path=SAMPLE_PATH, featured_on=BENCH_DAY)
-        ids = [str((item.get("paper") or item).get("id", "")) for item in file_items_read(SAMPLE_PATH)]
-        Paper.objects.filter(arxiv_id__in=ids).update(featured_on=BENCH_DAY, hidden=False)
-        Paper.objects.filter(featured_on=BENCH_DAY).exclude(arxiv_id__in=ids).update(featured_on=None)
+        sample_edition_load(day=BENCH_DAY)
         pool = pool_load(first=BENCH_DAY, last=BENCH_DAY)
         transaction.set_rollback(True)
     return pool

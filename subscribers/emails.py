@@ -11,14 +11,13 @@ from __future__ import annotations
 import functools
 import logging
 from datetime import datetime
-from urllib.parse import quote
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import escape
 
-from config.lib.emails import css_inline, message_build
+from config.lib.emails import css_inline, list_headers, list_id, list_unsubscribe_mailbox, message_build
 from config.mail import bulk_message_options
 from newsletter.digest.schedule import first_digest_at, reader_zone
 from subscribers.choices import WEEKDAYS
@@ -53,15 +52,10 @@ def unsubscribe_url(subscriber: Subscriber) -> str:
 
 
 def list_unsubscribe_headers(*, subscriber: Subscriber) -> dict[str, str]:
-    """The RFC 2369 / RFC 8058 headers every list email carries: the one-click
-    HTTPS address first, a mailto: fallback second."""
-    url = unsubscribe_url(subscriber)
-    token = url.rstrip("/").rsplit("/", 1)[-1]
-    mailto = f"mailto:{settings.LIST_UNSUBSCRIBE_MAILTO}?subject={quote('unsubscribe ' + token)}"
-    return {
-        "List-Unsubscribe": f"<{url}>, <{mailto}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    """The list headers of a reader's list email (``config.lib.emails.list_headers``)."""
+    token = token_make(subscriber=subscriber, purpose="unsubscribe")
+    return list_headers(unsubscribe_url=site_url(reverse("unsubscribe", args=[token])), token=token,
+                        mailbox=list_unsubscribe_mailbox(), list_id=list_id())
 
 
 def _placeholder(field: str) -> str:

@@ -1,12 +1,16 @@
-"""What every email shares: CSS inlined by premailer, and the message object."""
+"""What every email shares: CSS inlined by premailer, the list headers, and the message object."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from premailer import Premailer
+
+ONE_CLICK = "List-Unsubscribe=One-Click"
 
 
 def css_inline(html: str) -> str:
@@ -32,6 +36,33 @@ def css_inline(html: str) -> str:
 
 def _has_doctype(html: str) -> bool:
     return html.lstrip()[:9].lower() == "<!doctype"
+
+
+def list_id() -> str:
+    """The List-Id of every list email (the digests and the welcome): the site's
+    name and a list address under its host, e.g. ``Daily Papers <digest.papers.example.org>``."""
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return f"{settings.SITE_NAME} <digest.{host}>"
+
+
+def list_unsubscribe_mailbox() -> str:
+    """The address in the List-Unsubscribe ``mailto:`` (``LIST_UNSUBSCRIBE_MAILTO``)."""
+    return settings.LIST_UNSUBSCRIBE_MAILTO
+
+
+def list_headers(*, unsubscribe_url: str, token: str, mailbox: str, list_id: str) -> dict[str, str]:
+    """The RFC 2369 / RFC 8058 / RFC 2919 headers every list email carries:
+    the one-click HTTPS address first, a ``mailto:`` fallback whose subject
+    names the reader's unsubscribe ``token`` (none in a preview), the
+    one-click POST, and the list's id. Plain string work: the digest calls
+    it once per reader, with ``mailbox`` and ``list_id`` read once per edition."""
+    # Tokens are URL-safe (base64url, "." and ":"), so only the space needs encoding.
+    subject = f"unsubscribe%20{token}" if token else "unsubscribe"
+    return {
+        "List-Unsubscribe": f"<{unsubscribe_url}>, <mailto:{mailbox}?subject={subject}>",
+        "List-Unsubscribe-Post": ONE_CLICK,
+        "List-Id": list_id,
+    }
 
 
 def message_build(

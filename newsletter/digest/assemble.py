@@ -9,7 +9,7 @@ from html import escape
 
 from django.core.mail import EmailMultiAlternatives
 
-from config.lib.emails import message_build
+from config.lib.emails import list_headers, message_build
 from newsletter.digest.links import token_minter
 from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import EditionParts, Fillable, MailConfig
@@ -27,31 +27,27 @@ class Links:
     web_url: str
     preferences_url: str
     unsubscribe_url: str
-    list_unsubscribe: str
+    unsubscribe_token: str  # named in the List-Unsubscribe mailto: (empty in previews)
     rate_url: str  # "Rate these papers"
     feedback_prefix: str  # each paper's "More/Less like this" starts with it
 
 
 def reader_links(*, reader: Reader, pool: EditionPool, mail: MailConfig) -> Links:
-    """Signed, stateless links for one reader, and the List-Unsubscribe header
-    (the one-click URL first, then a mailto on the sender's domain)."""
+    """Signed, stateless links for one reader (the unsubscribe token also goes
+    into the List-Unsubscribe mailto:)."""
     site = mail.site_url
     day = pool.last.isoformat()
     unsubscribe, preferences, digest, feedback_token = token_minter(
         "unsubscribe", "preferences", "digest", "feedback", secret=mail.secret_key, scopes=("", "", "", day)
     ).mint(reader)
-    unsubscribe_url = f"{site}/unsubscribe/{unsubscribe}/"
     feedback = feedback_links(token=feedback_token, day=day, site_url=site)
     return Links(
         rate_url=feedback.rate_url,
         feedback_prefix=feedback.prefix,
         web_url=f"{site}/digests/{day}/{digest}/",
         preferences_url=f"{site}/preferences/{preferences}/",
-        unsubscribe_url=unsubscribe_url,
-        # Tokens are URL-safe (base64url and ":"), so only the space needs encoding.
-        list_unsubscribe=(
-            f"<{unsubscribe_url}>, <mailto:{mail.unsubscribe_mailbox}?subject=unsubscribe%20{unsubscribe}>"
-        ),
+        unsubscribe_url=f"{site}/unsubscribe/{unsubscribe}/",
+        unsubscribe_token=unsubscribe,
     )
 
 
@@ -66,11 +62,10 @@ def preview_links(*, pool: EditionPool, mail: MailConfig) -> Links:
     preferences, unsubscribe, web-copy or feedback links."""
     site, day, slot = mail.site_url, pool.last.isoformat(), PREVIEW_PLACEHOLDER
     feedback = feedback_links(token=slot, day=day, site_url=site)
-    unsubscribe_url = f"{site}/unsubscribe/{slot}/"
     return Links(
         rate_url=feedback.rate_url, feedback_prefix=feedback.prefix, web_url=f"{site}/digests/{day}/{slot}/",
-        preferences_url=f"{site}/preferences/{slot}/", unsubscribe_url=unsubscribe_url,
-        list_unsubscribe=f"<{unsubscribe_url}>, <mailto:{mail.unsubscribe_mailbox}?subject=unsubscribe>",
+        preferences_url=f"{site}/preferences/{slot}/", unsubscribe_url=f"{site}/unsubscribe/{slot}/",
+        unsubscribe_token="",
     )
 
 
@@ -228,11 +223,8 @@ def digest_message(
         metadata["delivery_id"] = str(delivery_id)
     return message_build(
         subject=subject, text=text, html=html, to=reader.email, from_email=mail.from_email,
-        headers={
-            "List-Unsubscribe": links.list_unsubscribe,
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-            "List-Id": mail.list_id,
-        },
+        headers=list_headers(unsubscribe_url=links.unsubscribe_url, token=links.unsubscribe_token,
+                             mailbox=mail.unsubscribe_mailbox, list_id=mail.list_id),
         tags=[DIGEST_TAG], metadata=metadata, options=mail.bulk_options,
     )
 

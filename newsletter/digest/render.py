@@ -16,8 +16,6 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from email.utils import parseaddr
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.signals import setting_changed
@@ -25,7 +23,7 @@ from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from config.lib.emails import css_inline
+from config.lib.emails import css_inline, list_id, list_unsubscribe_mailbox
 from config.mail import bulk_message_options
 from newsletter.digest.pool import EditionPool, PoolPaper
 from newsletter.digest.text import html_ascii
@@ -208,16 +206,14 @@ def mail_config() -> MailConfig:
 
 
 def _mail_config_read() -> MailConfig:
-    sender_domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
-    host = urlsplit(settings.SITE_URL).hostname or "localhost"
     return MailConfig(
         site_url=settings.SITE_URL,
         site_name=settings.SITE_NAME,
         from_email=settings.DEFAULT_FROM_EMAIL,
         postal_address=settings.POSTAL_ADDRESS,
         secret_key=settings.SECRET_KEY,
-        list_id=f"{settings.SITE_NAME} <digest.{host}>",
-        unsubscribe_mailbox=f"unsubscribe@{sender_domain}",
+        list_id=list_id(),
+        unsubscribe_mailbox=list_unsubscribe_mailbox(),
         bulk_options=tuple(bulk_message_options().items()),
     )
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core import mail
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from newsletter.digest.pool import pool_get, pools_forget
 from newsletter.digest.render import digest_render_naive, parts_get
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
 from newsletter.models import Topic
+from subscribers.emails import welcome_send
 from subscribers.tokens import token_make, token_read
 from tests.factories import DAY, edition_make, edition_small, paper_make, reader_make
 
@@ -106,19 +108,37 @@ def test_footer_links_are_signed_for_their_purpose_and_name_the_reader():
 
 def test_list_headers_tags_and_metadata_let_providers_and_clients_act(settings):
     settings.EMAIL_PROVIDER = "postmark"
+    settings.LIST_UNSUBSCRIBE_MAILTO = "leave@lists.example.net"
     _, reader, _ = quant_message()
     message = digest_for(subscriber=reader, day=DAY).message()
     headers = message.extra_headers
     unsubscribe = url_in(html_of(message), "unsubscribe")
     token = unsubscribe.rsplit("/", 2)[1]
     assert headers["List-Unsubscribe"] == (
-        f"<{unsubscribe}>, <mailto:unsubscribe@example.org?subject=unsubscribe%20{token}>"
+        f"<{unsubscribe}>, <mailto:leave@lists.example.net?subject=unsubscribe%20{token}>"
     )
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert headers["List-Id"] == "Daily Papers <digest.papers.example.org>"
     assert message.tags == ["digest"]
     assert message.metadata["edition"] == "2025-07-10"
     assert message.esp_extra == {"MessageStream": "broadcast"}
+
+
+def test_digest_and_welcome_carry_the_same_list_headers(settings):
+    settings.LIST_UNSUBSCRIBE_MAILTO = "leave@lists.example.net"
+    _, reader, _ = quant_message()
+    digest = digest_for(subscriber=reader, day=DAY).message().extra_headers
+    assert welcome_send(subscriber=reader)
+    welcome = mail.outbox[-1].extra_headers
+    assert set(welcome) == set(digest) == {"List-Unsubscribe", "List-Unsubscribe-Post", "List-Id"}
+    assert welcome["List-Id"] == digest["List-Id"] == "Daily Papers <digest.papers.example.org>"
+    assert welcome["List-Unsubscribe-Post"] == digest["List-Unsubscribe-Post"]
+    mailto = r"<https://papers\.example\.org/unsubscribe/([\w.:-]+)/>, " \
+             r"<mailto:leave@lists\.example\.net\?subject=unsubscribe%20([\w.:-]+)>"
+    for header in (welcome["List-Unsubscribe"], digest["List-Unsubscribe"]):
+        url_token, mail_token = re.fullmatch(mailto, header).groups()
+        assert url_token == mail_token
+        assert token_read(token=mail_token, purpose="unsubscribe") == reader
 
 
 def test_paper_text_is_escaped_and_only_http_links_survive():

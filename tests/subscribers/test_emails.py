@@ -37,13 +37,46 @@ def test_confirmation_html_is_inlined_with_media_queries_kept():
     subscriber = reader_make(status=Subscriber.Status.PENDING)
     confirmation_send(subscriber=subscriber)
     html = html_part(mail.outbox[0])
-    assert html.startswith("<!doctype html>")
-    assert re.search(r'<a class="button" href="https://[^"]+" style="display:inline-block; '
-                     r'background:#c2410c', html)
+    assert html.lower().startswith("<!doctype html>")
+    assert re.search(r'<a class="account-button" href="https://[^"]+/confirm/[^"]+" style="[^"]*'
+                     r'color:#fff\b', html)
+    assert re.search(r'<td class="account-button-cell" style="[^"]*background-color:#c2410c', html)
     # Media queries cannot be inlined: they stay in a style block, !important
-    # so they beat the inlined styles on small screens.
-    assert re.search(r"<style>@media \(max-width: 600px\) \{\s*\.inner \{\s*"
-                     r"border-radius: 0 !important", html)
+    # so they beat the inlined styles on small screens and in dark mode.
+    assert re.search(r"@media \(max-width: \d+px\) \{[^@]*\.account-body \{\s*padding-left: 16px !important",
+                     html)
+    assert re.search(r"@media \(prefers-color-scheme: dark\) \{[^@]*\.account-body, \.account-title \{\s*"
+                     r"color: #f3f4f6 !important", html)
+
+
+@pytest.mark.parametrize("send", [confirmation_send, welcome_send, preferences_link_send])
+def test_account_emails_share_the_digest_layout_header_and_footer(send):
+    subscriber = reader_make(status=Subscriber.Status.PENDING if send is confirmation_send else "active")
+    assert send(subscriber=subscriber)
+    html = html_part(mail.outbox[-1])
+    # The digest's stylesheet, its table layout and its header: the brand name as text.
+    assert '<meta name="color-scheme" content="light dark">' in html
+    assert re.search(r'<table role="presentation" class="container" width="600"', html)
+    assert re.search(r'<a class="brand" href="https://papers\.example\.org/" style="[^"]+">Daily Papers</a>',
+                     html)
+    assert "<div" not in html
+    footer = html[html.index('<td class="footer"'):]
+    assert "Daily Papers, 1 Test Street, 00000 Testville" in footer
+    # Footer links are tap targets of at least 44 px: 20 px of line and 12 px above and below.
+    for style in re.findall(r'<a class="account-footer-link" href="[^"]+" style="([^"]+)"', footer):
+        assert "display:inline-block" in style and "padding:12px 4px" in style and "line-height:20px" in style
+
+
+@pytest.mark.parametrize("send", [confirmation_send, welcome_send, preferences_link_send])
+def test_account_email_text_lines_fit_78_characters(send):
+    subscriber = reader_make(status=Subscriber.Status.PENDING if send is confirmation_send else "active",
+                             topics=("reasoning", "code", "multimodal", "agents-tools", "evaluation"),
+                             timezone="America/Argentina/Buenos_Aires")
+    assert send(subscriber=subscriber)
+    body = mail.outbox[-1].body
+    long = [line for line in body.splitlines() if len(line) > 78 and not line.startswith("https://")]
+    assert long == []
+    assert re.search(r"^https://papers\.example\.org/(confirm|preferences)/[^/\s]+/$", body, re.M)
 
 
 def test_premailer_runs_once_per_template_not_once_per_reader():
@@ -68,10 +101,11 @@ def test_welcome_email_is_a_list_email_with_one_click_headers_and_footer():
         " ".join(headers["List-Unsubscribe"].split()),
     )
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert headers["List-Id"] == "Daily Papers <digest.papers.example.org>"
     assert "every Wednesday at 08:00 (Europe/Berlin)" in message.body
     assert "Your topics: Reasoning & test-time compute, Code & software engineering" in message.body
     assert re.search(r"https://papers\.example\.org/preferences/[^/\s]+/", message.body)
-    assert re.search(r"Unsubscribe: https://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
+    assert re.search(r"Unsubscribe:\nhttps://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
     html = html_part(message)
     assert "Reasoning &amp; test-time compute, Code &amp; software engineering" in html
     assert re.search(r'href="https://papers\.example\.org/unsubscribe/[^"]+/"[^>]*>Unsubscribe</a>', html)
@@ -129,10 +163,10 @@ def test_preferences_link_email_has_both_parts_a_fresh_link_and_the_unsubscribe_
     assert message.subject == "Your Daily Papers preferences link"
     assert message.to == [subscriber.email]
     link = re.search(r"https://papers\.example\.org/preferences/[^/\s]+/", message.body).group(0)
-    assert re.search(r"Unsubscribe: https://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
+    assert re.search(r"Unsubscribe:\nhttps://papers\.example\.org/unsubscribe/[^/\s]+/", message.body)
     assert "Daily Papers, 1 Test Street, 00000 Testville" in message.body
     html = html_part(message)
-    assert html.startswith("<!doctype html>")
+    assert html.lower().startswith("<!doctype html>")
     assert f'href="{link}"' in html and ">Your preferences</a>" in html
     assert re.search(r'href="https://papers\.example\.org/unsubscribe/[^"]+/"[^>]*>Unsubscribe</a>', html)
     # The reader asked for it: transactional, no list headers.
