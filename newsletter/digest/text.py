@@ -17,6 +17,8 @@ def html_ascii(html: str) -> str:
 def text_wrap(text: str, *, width: int = TEXT_WIDTH, indent: str = "") -> str:
     """``text`` in lines of at most ``width`` characters, at spaces only (a
     long word or URL is never broken)."""
+    if len(text) + len(indent) <= width and "\n" not in text:
+        return indent + text  # most lines: no need for textwrap's machinery
     return "\n".join(textwrap.wrap(
         text, width=width, initial_indent=indent, subsequent_indent=indent,
         break_long_words=False, break_on_hyphens=False,
