@@ -1,7 +1,5 @@
 """Small text helpers shared by rendering, selection and assembly."""
 
-import textwrap
-
 # The text part's lines stay within 78 characters (RFC 5322's advice); a
 # URL longer than that stays whole on a line of its own.
 TEXT_WIDTH = 76
@@ -15,11 +13,20 @@ def html_ascii(html: str) -> str:
 
 
 def text_wrap(text: str, *, width: int = TEXT_WIDTH, indent: str = "") -> str:
-    """``text`` in lines of at most ``width`` characters, at spaces only (a
-    long word or URL is never broken)."""
-    if len(text) + len(indent) <= width and "\n" not in text:
-        return indent + text  # most lines: no need for textwrap's machinery
-    return "\n".join(textwrap.wrap(
-        text, width=width, initial_indent=indent, subsequent_indent=indent,
-        break_long_words=False, break_on_hyphens=False,
-    )) or indent.rstrip()
+    """``text`` in lines of at most ``width`` characters, broken at spaces
+    only (a word or URL longer than that keeps a line of its own). Runs of
+    whitespace become one space. A greedy loop: textwrap does the same at a
+    tenth of the speed, and "why" lines are wrapped per reader profile."""
+    words = text.split()
+    if not words:
+        return indent.rstrip()
+    lines: list[str] = []
+    line = indent + words[0]
+    for word in words[1:]:
+        if len(line) + 1 + len(word) <= width:
+            line += " " + word
+        else:
+            lines.append(line)
+            line = indent + word
+    lines.append(line)
+    return "\n".join(lines)
