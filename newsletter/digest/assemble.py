@@ -4,7 +4,6 @@ sign three links and join strings."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
@@ -16,7 +15,7 @@ from newsletter.digest.links import token_minter
 from newsletter.digest.pool import EditionPool
 from newsletter.digest.render import COMPACT, EditionParts, Fillable, MailConfig, clip, pool_labels
 from newsletter.digest.selection import EDITORS_PICKS, MORE_FOR_YOU, Reader, Selection
-from newsletter.digest.text import html_ascii, text_wrap
+from newsletter.digest.text import html_ascii, plain_words, text_wrap
 from newsletter.feedback.links import feedback_links
 
 DIGEST_TAG = "digest"
@@ -24,7 +23,6 @@ PREHEADER_LIMIT = 140
 # A phone shows about 40 characters of a subject: the topics come first.
 HEADLINE_LIMIT = 40
 OVERVIEW_GROUPED_ABOVE = 5  # papers; fewer read fine as one list
-TAG = re.compile(r"<[^>]*>?|[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +107,6 @@ def _fill(template: Fillable, values: dict[str, str], lists: dict[str, list[str]
     return "".join(out)
 
 
-def _plain(text: str) -> str:
-    """Words for a subject line: no markup, no control characters."""
-    return " ".join(TAG.sub("", text).split())
-
-
 def headline(*, pool: EditionPool, selection: Selection) -> str:
     """The subject's first words: what the papers are about, strongest
     first, then how many more (``"Speculative decoding, KV cache + 8 more"``:
@@ -123,7 +116,7 @@ def headline(*, pool: EditionPool, selection: Selection) -> str:
     # The reader's own topics and keywords before an editor's pick's.
     ordered = sorted(selection.for_you, key=lambda pick: pick.group == EDITORS_PICKS)
     for pick in ordered:
-        label = _plain(pick.label) or _plain(pool.papers[pick.index].title)
+        label = pick.label or plain_words(pool.papers[pick.index].title)
         if label.lower() in {known.lower() for known in labels}:
             continue
         if labels and len(", ".join([*labels, label])) > HEADLINE_LIMIT:
@@ -135,7 +128,7 @@ def headline(*, pool: EditionPool, selection: Selection) -> str:
 
 def preheader(*, pool: EditionPool, selection: Selection) -> str:
     """The inbox's second line: the top paper by name, then the count."""
-    lead = _plain(pool.papers[selection.for_you[0].index].title)
+    lead = plain_words(pool.papers[selection.for_you[0].index].title)
     others = len(selection.for_you) - 1
     tail = [f"{others} more for you"] if others else []
     if selection.trending:

@@ -41,7 +41,7 @@ from newsletter.digest.ranking import (
     KEYWORD_AUTHOR,
     keyword_weight,
 )
-from newsletter.digest.text import html_ascii, text_wrap
+from newsletter.digest.text import html_ascii, plain_words, text_wrap
 from newsletter.feedback.taste import Taste, author_key
 from newsletter.tagging.match import phrase_keys
 
@@ -239,7 +239,7 @@ class _Ranked:
             group = ""  # "Also trending" is its own section
         else:
             group = topic or (KEYWORDS_GROUP if keywords else MORE_FOR_YOU)
-        return {"label": label, "group": group}
+        return {"label": plain_words(label), "group": group}
 
     def _why(self, index: int) -> str:
         pool = self.pool

@@ -1,5 +1,7 @@
 """Small text helpers shared by rendering, selection and assembly."""
 
+import re
+
 # The text part's lines stay within 78 characters (RFC 5322's advice); a
 # URL longer than that stays whole on a line of its own.
 TEXT_WIDTH = 76
@@ -10,6 +12,15 @@ def html_ascii(html: str) -> str:
     HTML part is then plain ASCII, which every client decodes the same way and
     which is joined per reader at one byte per character."""
     return html.encode("ascii", "xmlcharrefreplace").decode("ascii")
+
+
+TAG_OR_CONTROL = re.compile(r"<[^>]*>?|[\x00-\x1f\x7f]")
+
+
+def plain_words(text: str) -> str:
+    """Words for a header such as the subject: no markup, no control
+    characters, single spaces."""
+    return " ".join(TAG_OR_CONTROL.sub(" ", text).split())
 
 
 def text_wrap(text: str, *, width: int = TEXT_WIDTH, indent: str = "") -> str:
