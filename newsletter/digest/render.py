@@ -57,7 +57,6 @@ def _inline(html: str) -> str:
 FULL, COMPACT = "full", "compact"
 FORMATS = (FULL, COMPACT)
 TOC_TITLE_LIMIT = 64  # "In this issue": one short line per paper
-COMPACT_TITLE_LIMIT = 110
 
 
 @dataclass(frozen=True, slots=True)
