@@ -75,7 +75,7 @@ class Card:
     excerpt: str
     stats: str
     counts: str  # "▲ 50 upvotes · 💬 3 comments · ★ 1.2k stars", and the day in weekly digests
-    counts_short: str  # "▲ 50 · 💬 3 · ★ 1.2k"
+    counts_short: str  # "▲ 50 · 💬 3 · ★ 1.2k", after the day in weekly digests
     links: tuple[tuple[str, str], ...]  # (label, url): arXiv, PDF, code, project; no URL twice
     github_url: str
     stars: str
@@ -127,6 +127,7 @@ def paper_card(paper: PoolPaper, *, site_url: str = "", day_shown: bool = False)
     if day_shown and paper.featured_on is not None:
         day = paper.featured_on
         counts.insert(0, f"Trended {day:%a} {day.day} {day:%b}")
+        short.insert(0, f"{day:%a} {day.day} {day:%b}")
     links: list[tuple[str, str]] = []
     seen: set[str] = set()
     for label, url in (("arXiv", paper.abs_url), ("PDF", paper.pdf_url), ("Code", paper.github_repo),

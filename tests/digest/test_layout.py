@@ -134,9 +134,9 @@ def test_weekly_digest_groups_the_week_by_topic_with_the_day_each_paper_trended(
     assert cards.index("2507.00112") < cards.index("Reasoning &amp;") < cards.index("2507.00113") \
         < cards.index("2507.00111")
     assert text.index("AGENTS & TOOL USE") < text.index("REASONING & TEST-TIME COMPUTE")
-    if digest_format == "full":
-        day = f"Trended {monday:%a} {monday.day} {monday:%b}"
-        assert day in html and day in text
+    day = f"{monday:%a} {monday.day} {monday:%b}"
+    shown = f"Trended {day}" if digest_format == "full" else f"{day} &#183; &#9650; 40"
+    assert shown in html and unescape(shown) in text
     assert message.subject.endswith(f"Daily Papers, week of {(DAY - timedelta(days=6)).day} Jul")
 
 
