@@ -394,11 +394,11 @@ def test_walk_through_every_admin_page_and_action(live_server, browser, desk, wi
     text = page.locator("pre.outbox-text")
     assert text.locator("a").count() > 3
     # No test reaches the internet: the paper's page answers from here.
-    page.context.route("https://huggingface.co/**", lambda route: route.fulfill(body="the paper's page"))
+    page.context.route("https://arxiv.org/**", lambda route: route.fulfill(body="the paper's page"))
     with page.context.expect_page() as opened:
-        page.frame_locator("iframe").locator("a[href^='https://huggingface.co/papers/']").first.click()
+        page.frame_locator("iframe").locator("a[href^='https://arxiv.org/abs/']").first.click()
     opened.value.wait_for_load_state()
-    assert opened.value.url.startswith("https://huggingface.co/papers/")
+    assert opened.value.url.startswith("https://arxiv.org/abs/")
     assert opened.value.locator("body").inner_text() == "the paper's page"
     opened.value.close()
 
