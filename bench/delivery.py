@@ -234,7 +234,8 @@ def message_sample():
         topic_ids=frozenset(subscriber.topics.values_list("pk", flat=True)),
     )
     selection = digest_select(pool=pool, reader=reader)
-    return digest_assemble(pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection,
+    return digest_assemble(pool=pool, parts=parts_get(pool=pool, digest_format=reader.digest_format),
+                           reader=reader, selection=selection,
                            delivery_id=0)
 
 

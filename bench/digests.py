@@ -2,7 +2,9 @@
 path (full template render + premailer per reader), over the bundled sample
 edition and synthetic readers.
 
-    python -m bench.digests [--subscribers 100000] [--naive-sample 100] [--json]
+    python -m bench.digests [--subscribers 100000] [--naive-sample 100] [--format full|compact|both] [--json]
+
+Each format is measured in its own pass over the same readers.
 
 Readers are generated lazily, so memory must stay flat in their number: the
 peak RSS is recorded after 10,000 readers and at the end.
@@ -26,13 +28,14 @@ from django.db import transaction
 import bench.bootstrap
 from newsletter.digest.assemble import (
     digest_assemble,
+    digest_layout,
     digest_message,
     digest_subject,
     digest_values,
     reader_links,
 )
 from newsletter.digest.pool import EditionPool, pool_load
-from newsletter.digest.render import digest_render_naive, parts_build
+from newsletter.digest.render import FORMATS, FULL, digest_render_naive, parts_build
 from newsletter.digest.selection import Reader, digest_select
 from newsletter.ingest.files import SAMPLE_PATH, file_items_read, papers_ingest_file
 from newsletter.models import Paper, Topic
@@ -64,6 +67,7 @@ KEYWORDS = (
 
 @dataclass
 class BenchResult:
+    digest_format: str
     subscribers: int
     assembly_per_s: float
     assembly_seconds: float
@@ -89,7 +93,7 @@ class BenchResult:
         naive_total = self.naive_extrapolated_seconds
         hours, rest = divmod(int(naive_total), 3600)
         return (
-            f"bench_digests: {self.subscribers:,} readers over {self.papers} papers · "
+            f"bench_digests ({self.digest_format}): {self.subscribers:,} readers over {self.papers} papers · "
             f"assembly {self.assembly_per_s:,.0f}/s in one process ({self.assembly_seconds:.1f} s; "
             f"{self.assembly_per_cpu_s:,.0f}/s of CPU time) · "
             f"naive {self.naive_per_s:,.1f}/s (sample of {self.naive_sample}; "
@@ -107,7 +111,7 @@ def peak_rss_mb() -> float:
 
 
 def readers_synthetic(
-    *, count: int, topic_ids: dict[str, int], paper_ids: list[str], seed: int = 7
+    *, count: int, topic_ids: dict[str, int], paper_ids: list[str], seed: int = 7, digest_format: str = FULL,
 ) -> Iterator[tuple[Reader, frozenset[str]]]:
     """(reader, already received) pairs, generated one at a time."""
     rng = random.Random(seed)
@@ -126,7 +130,8 @@ def readers_synthetic(
             keywords = (f"term{rng.randint(1, 10**6)}",)  # one-off keywords: no memo hit
         received = frozenset(rng.sample(paper_ids, 3)) if rng.random() < 0.10 else frozenset()
         yield Reader(
-            pk=pk, email=f"reader{pk}@bench.example.org", topic_ids=frozenset(chosen), keywords=keywords
+            pk=pk, email=f"reader{pk}@bench.example.org", topic_ids=frozenset(chosen), keywords=keywords,
+            digest_format=digest_format,
         ), received
 
 
@@ -149,10 +154,13 @@ def _sample_pool() -> EditionPool:
     return pool
 
 
-def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -> BenchResult:
-    """Run the benchmark. ``progress(done, total)`` is called now and then."""
-    pool = _sample_pool()
-    parts = parts_build(pool=pool)
+def digests_bench(
+    *, subscribers: int, naive_sample: int = 100, progress=None, digest_format: str = FULL,
+    pool: EditionPool | None = None,
+) -> BenchResult:
+    """Run the benchmark for one format. ``progress(done, total)`` is called now and then."""
+    pool = pool or _sample_pool()
+    parts = parts_build(pool=pool, digest_format=digest_format)
     topic_ids = dict(Topic.objects.filter(active=True).values_list("slug", "pk"))
     paper_ids = [p.arxiv_id for p in pool.papers]
 
@@ -160,7 +168,9 @@ def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -
     done = skipped = max_html = max_chars = 0
     rss_10k = elapsed = cpu = 0.0
     clock, cpu_clock = time.perf_counter, time.process_time
-    for reader, received in readers_synthetic(count=subscribers, topic_ids=topic_ids, paper_ids=paper_ids):
+    for reader, received in readers_synthetic(
+        count=subscribers, topic_ids=topic_ids, paper_ids=paper_ids, digest_format=digest_format
+    ):
         # Only selecting and assembling is timed, not making up readers.
         started, cpu_started = clock(), cpu_clock()
         selection = digest_select(pool=pool, reader=reader, received=received)
@@ -187,7 +197,9 @@ def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -
 
     naive_elapsed = naive_cpu = 0.0
     measured = 0
-    sample = readers_synthetic(count=naive_sample, topic_ids=topic_ids, paper_ids=paper_ids, seed=11)
+    sample = readers_synthetic(
+        count=naive_sample, topic_ids=topic_ids, paper_ids=paper_ids, seed=11, digest_format=digest_format
+    )
     for reader, received in sample:
         started, cpu_started = clock(), cpu_clock()
         selection = digest_select(pool=pool, reader=reader, received=received)
@@ -196,8 +208,10 @@ def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -
         links = reader_links(reader=reader, pool=pool, mail=parts.mail)
         values = digest_values(pool=pool, reader=reader, selection=selection, links=links, mail=parts.mail)
         values["subject"] = digest_subject(parts=parts, values=values)
+        overview, for_you = digest_layout(pool=pool, selection=selection, digest_format=digest_format)
         html, text = digest_render_naive(
-            pool=pool, picks_for_you=selection.for_you, picks_trending=selection.trending, values=values
+            pool=pool, overview=overview, for_you=for_you, trending=list(selection.trending), values=values,
+            digest_format=digest_format,
         )
         digest_message(
             mail=parts.mail, reader=reader, subject=values["subject"], text=text, html=html, links=links,
@@ -209,6 +223,7 @@ def digests_bench(*, subscribers: int, naive_sample: int = 100, progress=None) -
     assembly_per_s = done / elapsed if elapsed else 0.0
     naive_per_s = measured / naive_elapsed if naive_elapsed else 0.0
     return BenchResult(
+        digest_format=digest_format,
         subscribers=subscribers,
         assembly_per_s=assembly_per_s,
         assembly_seconds=elapsed,
@@ -237,9 +252,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--subscribers", type=int, default=100_000, help="synthetic readers")
         parser.add_argument("--naive-sample", type=int, default=100, help="readers rendered the naive way")
-        parser.add_argument("--json", action="store_true", help="print one JSON object")
+        parser.add_argument("--format", dest="digest_format", choices=[*FORMATS, "both"], default="both",
+                            help="the digest layout to measure (default: both, one after the other)")
+        parser.add_argument("--json", action="store_true", help="print one JSON object per format")
 
-    def handle(self, *args, subscribers, naive_sample, json: bool, **options):
+    def handle(self, *args, subscribers, naive_sample, digest_format: str, json: bool, **options):
         if subscribers < 1 or naive_sample < 1:
             raise CommandError("--subscribers and --naive-sample must be at least 1")
 
@@ -247,10 +264,14 @@ class Command(BaseCommand):
             if not json:
                 self.stderr.write(f"\r  assembled {done:,}/{total:,}", ending="")
 
-        result = digests_bench(subscribers=subscribers, naive_sample=naive_sample, progress=progress)
-        if not json:
-            self.stderr.write("")
-        self.stdout.write(_json.dumps(result.as_dict()) if json else result.line())
+        for name in FORMATS if digest_format == "both" else (digest_format,):
+            # A fresh pool per format: the second pass starts as cold as the first.
+            result = digests_bench(
+                subscribers=subscribers, naive_sample=naive_sample, progress=progress, digest_format=name,
+            )
+            if not json:
+                self.stderr.write("")
+            self.stdout.write(_json.dumps(result.as_dict()) if json else result.line())
 
 
 _json = json

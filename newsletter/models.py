@@ -171,9 +171,15 @@ class Paper(PaperLinks, models.Model):
     def thumbnail_link(self) -> str:
         return web_link(self.thumbnail)
 
-    def excerpt(self, limit: int = 300) -> str:
+    def excerpt(self, limit: int = 300, *, abstract_limit: int | None = None) -> str:
+        """The AI summary, else the abstract, cut at a word boundary to
+        ``limit`` characters (``abstract_limit`` when it is the abstract: a
+        summary is already short, an abstract is the paper's whole pitch)."""
         # An abstract the editor rewrote wins over the source's AI summary.
-        summary = self.abstract if self.abstract_edited else (self.ai_summary or self.abstract)
+        from_summary = bool(self.ai_summary) and not self.abstract_edited
+        summary = self.ai_summary if from_summary else self.abstract
+        if not from_summary and abstract_limit is not None:
+            limit = abstract_limit
         text = " ".join(summary.split())
         if len(text) <= limit:
             return text

@@ -1,5 +1,5 @@
-"""What a reader chooses: topics, keywords, frequency, weekday, time zone and
-send hour, and the rules those choices follow.
+"""What a reader chooses: topics, keywords, frequency, weekday, time zone,
+send hour and the digest's format, and the rules those choices follow.
 
 The rules live here, below both the forms (which show them to readers) and
 the services (which check them again for callers without a form), so each
@@ -39,19 +39,23 @@ class Choices:
     weekday: int
     timezone: str
     send_hour: int
+    # Last, with a default: choices stored before it existed still load.
+    digest_format: str = Subscriber.DigestFormat.FULL
 
     @classmethod
     def build(cls, *, topics: Iterable[Topic | str], keywords: str = "",
               frequency: str = Subscriber.Frequency.DAILY, weekday: int = 0, timezone: str = "UTC",
-              send_hour: int = 7) -> Choices:
+              send_hour: int = 7, digest_format: str = Subscriber.DigestFormat.FULL) -> Choices:
         slugs = [t.slug if isinstance(t, Topic) else str(t) for t in topics]
         if frequency not in Subscriber.Frequency.values:
             raise ValueError(f"unknown frequency {frequency!r}")
+        if digest_format not in Subscriber.DigestFormat.values:
+            raise ValueError(f"unknown digest format {digest_format!r}")
         if not (0 <= int(send_hour) <= 23 and 0 <= int(weekday) <= 6):
             raise ValueError("send_hour must be 0-23 and weekday 0-6")
         if timezone not in timezone_names():
             raise ValueError(f"unknown time zone {timezone!r}")
-        return cls(slugs, keywords.strip(), frequency, int(weekday), timezone, int(send_hour))
+        return cls(slugs, keywords.strip(), frequency, int(weekday), timezone, int(send_hour), digest_format)
 
     def apply(self, subscriber: Subscriber) -> None:
         """Write the scalar choices onto ``subscriber`` (saved by the caller)."""
@@ -60,6 +64,7 @@ class Choices:
         subscriber.weekday = self.weekday
         subscriber.timezone = self.timezone
         subscriber.send_hour = self.send_hour
+        subscriber.digest_format = self.digest_format
 
     def apply_topics(
         self, subscriber: Subscriber, *, rows: Iterable[Topic] | None = None, new: bool = False

@@ -174,6 +174,16 @@ class ChoicesForm(forms.Form):
         widget=forms.RadioSelect,
         error_messages={"invalid_choice": "Choose daily or weekly."},
     )
+    # Not required: the CSV import checks its rows with these fields, and a
+    # file without the column keeps the default.
+    digest_format = forms.ChoiceField(
+        choices=Subscriber.DigestFormat.choices,
+        initial=Subscriber.DigestFormat.FULL,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Layout",
+        error_messages={"invalid_choice": "Choose the full or the compact layout."},
+    )
     weekday = forms.TypedChoiceField(
         choices=WEEKDAYS,
         coerce=int,
@@ -208,11 +218,13 @@ class ChoicesForm(forms.Form):
         """The valid form's choices, as the services take them."""
         data = self.cleaned_data
         return Choices.build(topics=data["topics"], keywords=data["keywords"], frequency=data["frequency"],
-                             weekday=data["weekday"], timezone=data["timezone"], send_hour=data["send_hour"])
+                             weekday=data["weekday"], timezone=data["timezone"], send_hour=data["send_hour"],
+                             digest_format=data.get("digest_format") or Subscriber.DigestFormat.FULL)
 
 
 class SubscribeForm(ChoicesForm):
-    field_order = ["email", "topics", "keywords", "frequency", "weekday", "timezone", "send_hour"]
+    field_order = ["email", "topics", "keywords", "frequency", "weekday", "timezone", "send_hour",
+                   "digest_format"]
 
     email = AddressField(
         max_length=254,

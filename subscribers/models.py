@@ -53,6 +53,10 @@ class Subscriber(models.Model):
         DAILY = "daily", "Daily"
         WEEKLY = "weekly", "Weekly"
 
+    class DigestFormat(models.TextChoices):
+        FULL = "full", "Full: a card per paper with its summary and links"
+        COMPACT = "compact", "Compact: titles, counts and why, one line or two each"
+
     email = AddressField(max_length=254)
     status = models.CharField(
         max_length=12, choices=Status.choices, default=Status.PENDING, db_index=True
@@ -60,6 +64,10 @@ class Subscriber(models.Model):
     topics = models.ManyToManyField("newsletter.Topic", related_name="subscribers", blank=True)
     keywords = models.TextField(blank=True, help_text="Free-text keywords, comma-separated.")
     frequency = models.CharField(max_length=6, choices=Frequency.choices, default=Frequency.DAILY)
+    digest_format = models.CharField(
+        max_length=7, choices=DigestFormat.choices, default=DigestFormat.FULL,
+        help_text="How the digest lays out its papers.",
+    )
     weekday = models.PositiveSmallIntegerField(
         default=0, help_text="Weekly readers' day: 0 is Monday, 6 is Sunday."
     )

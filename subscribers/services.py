@@ -392,6 +392,7 @@ def subscriber_export(*, subscriber: Subscriber) -> dict:
             "weekday": subscriber.weekday,
             "timezone": subscriber.timezone,
             "send_hour": subscriber.send_hour,
+            "digest_format": subscriber.digest_format,
             "paused": subscriber.paused,
             "created_at": _iso(subscriber.created_at),
             "updated_at": _iso(subscriber.updated_at),

@@ -272,6 +272,7 @@ def _choices_initial(subscriber: Subscriber) -> dict:
         "weekday": subscriber.weekday,
         "timezone": subscriber.timezone,
         "send_hour": subscriber.send_hour,
+        "digest_format": subscriber.digest_format,
         "paused": subscriber.paused,
     }
 

@@ -5,6 +5,7 @@ sign three links and join strings."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from html import escape
 
 from django.core.mail import EmailMultiAlternatives
@@ -12,14 +13,16 @@ from django.core.mail import EmailMultiAlternatives
 from config.lib.emails import list_headers, message_build
 from newsletter.digest.links import token_minter
 from newsletter.digest.pool import EditionPool
-from newsletter.digest.render import EditionParts, Fillable, MailConfig
-from newsletter.digest.selection import Reader, Selection
-from newsletter.digest.text import html_ascii
+from newsletter.digest.render import COMPACT, EditionParts, Fillable, MailConfig, clip, pool_labels
+from newsletter.digest.selection import EDITORS_PICKS, MORE_FOR_YOU, Reader, Selection
+from newsletter.digest.text import html_ascii, plain_words, text_wrap
 from newsletter.feedback.links import feedback_links
 
 DIGEST_TAG = "digest"
 PREHEADER_LIMIT = 140
-SUBJECT_TITLE_LIMIT = 90
+# A phone shows about 40 characters of a subject: the topics come first.
+HEADLINE_LIMIT = 40
+OVERVIEW_GROUPED_ABOVE = 5  # papers; fewer read fine as one list
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,10 +85,6 @@ def reader_why_text(*, reader: Reader, pool: EditionPool, site_name: str) -> str
     return f"you subscribed to {how} digest of {site_name} and follow {what}."
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
-
-
 def _fill(template: Fillable, values: dict[str, str], lists: dict[str, list[str]] | None = None) -> str:
     """Join the template's pieces with the values in its slots; a slot named
     in ``lists`` takes a list of pieces. One join, one copy of the text."""
@@ -103,27 +102,78 @@ def _fill(template: Fillable, values: dict[str, str], lists: dict[str, list[str]
     return "".join(out)
 
 
-def _lead_and_preheader(*, pool: EditionPool, selection: Selection) -> tuple[str, str]:
-    lead = pool.papers[selection.for_you[0].index].title
-    others = [pool.papers[p.index].title for p in selection.for_you[1:3]]
-    count = len(selection.for_you)
-    preheader = f"{count} paper{'s' if count != 1 else ''} for you"
+def headline(*, pool: EditionPool, selection: Selection) -> str:
+    """The subject's first words: what the papers are about, strongest
+    first, then how many more (``"Speculative decoding, KV cache + 8 more"``:
+    each label named stands for its best paper). As many distinct labels as
+    fit in ``HEADLINE_LIMIT`` characters, at least one."""
+    labels: list[str] = []
+    # The reader's own topics and keywords before an editor's pick's.
+    ordered = sorted(selection.for_you, key=lambda pick: pick.group == EDITORS_PICKS)
+    for pick in ordered:
+        label = pick.label or plain_words(pool.papers[pick.index].title)
+        if label.lower() in {known.lower() for known in labels}:
+            continue
+        if labels and len(", ".join([*labels, label])) > HEADLINE_LIMIT:
+            break
+        labels.append(clip(label, HEADLINE_LIMIT))
+    more = len(selection.picks) - len(labels)
+    return ", ".join(labels) + (f" + {more} more" if more > 0 else "")
+
+
+def preheader(*, pool: EditionPool, selection: Selection) -> str:
+    """The inbox's second line: the top paper by name, then the count."""
+    lead = plain_words(pool.papers[selection.for_you[0].index].title)
+    others = len(selection.for_you) - 1
+    tail = [f"{others} more for you"] if others else []
     if selection.trending:
-        preheader += f" and {len(selection.trending)} trending"
-    if others:
-        preheader += ". Also: " + " · ".join(others)
-    return _clip(lead, SUBJECT_TITLE_LIMIT), _clip(preheader, PREHEADER_LIMIT)
+        tail.append(f"{len(selection.trending)} trending")
+    text = f"Top: {lead}" + (f" · and {', '.join(tail)}" if tail else "")
+    return clip(text, PREHEADER_LIMIT)
+
+
+def digest_groups(*, selection: Selection, grouped: bool) -> tuple[list, list]:
+    """(overview, for you) as entries: a heading (str) or a pick, in order.
+    Grouped: by the pick's group, groups in the order of their best paper."""
+    if not grouped:
+        return list(selection.for_you), list(selection.for_you)
+    groups: dict[str, list] = {}
+    for pick in selection.for_you:
+        groups.setdefault(pick.group or MORE_FOR_YOU, []).append(pick)
+    entries: list = []
+    for label, picks in groups.items():
+        entries.append(label)
+        entries += picks
+    return entries, entries
+
+
+def digest_layout(*, pool: EditionPool, selection: Selection, digest_format: str) -> tuple[list, list]:
+    """The overview and "For you" entries (see ``digest_groups``): the
+    overview is grouped by topic above ``OVERVIEW_GROUPED_ABOVE`` papers, a
+    weekly digest's papers always; trending papers close the overview."""
+    weekly = not pool.is_single_day
+    grouped = weekly or len(selection.picks) > OVERVIEW_GROUPED_ABOVE
+    overview, _ = digest_groups(selection=selection, grouped=grouped)
+    _, for_you = digest_groups(selection=selection, grouped=weekly)
+    if digest_format == COMPACT:
+        overview = []
+    elif selection.trending:
+        overview = [*overview, pool_labels(pool)["trending_title"], *selection.trending]
+    return overview, for_you
 
 
 @dataclass(frozen=True, slots=True)
 class _Sections:
-    """What a selection contributes to an email: its titles, and its paper
-    cards as lists of ready pieces (references to the edition's strings, so
-    keeping them on a shared selection costs a few hundred bytes)."""
+    """What a selection contributes to an email: its subject words, and its
+    overview and paper cards as lists of ready pieces (references to the
+    edition's strings, so keeping them on a shared selection costs a few
+    hundred bytes)."""
 
-    lead_title: str
+    headline: str
     preheader: str
     preheader_html: str
+    overview_html: list[str]
+    overview_text: list[str]
     for_you_html: list[str]
     for_you_text: list[str]
     trending_html: list[str]
@@ -136,11 +186,12 @@ class _Sections:
 
 
 def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -> _Sections:
-    cached = selection.rendered.get("sections")
+    key = ("sections", parts.digest_format)
+    cached = selection.rendered.get(key)
     if cached is not None and cached[0] is parts:
         return cached[1]
-    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
     cards_html, cards_text = parts.cards_html, parts.cards_text
+    overview, for_you = digest_layout(pool=pool, selection=selection, digest_format=parts.digest_format)
 
     def card(out: list[str], links: list[int], before: str, why: str, after: tuple[str, ...]) -> None:
         # after = (piece, piece, ...): the reader's link prefix goes between pieces.
@@ -149,25 +200,36 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
             links.append(len(out))
             out += ("", piece)
 
-    def pieces(picks) -> tuple[list[str], list[str], list[int], list[int]]:
+    def pieces(entries) -> tuple[list[str], list[str], list[int], list[int]]:
         html: list[str] = []
         text: list[str] = []
         html_links: list[int] = []
         text_links: list[int] = []
-        for pick in picks:
-            before, after = cards_html[pick.index]
-            card(html, html_links, before, pick.why_html, after)
-            before, after = cards_text[pick.index]
-            card(text, text_links, before, pick.why, after)
+        for entry in entries:
+            if isinstance(entry, str):
+                html.append(parts.groups_html.get(entry) or parts.groups_html[MORE_FOR_YOU])
+                text.append(parts.groups_text.get(entry) or parts.groups_text[MORE_FOR_YOU])
+                continue
+            before, after = cards_html[entry.index]
+            card(html, html_links, before, entry.why_html, after)
+            before, after = cards_text[entry.index]
+            card(text, text_links, before, entry.why_text, after)
             text.append("\n")
         return html, text, html_links, text_links
 
-    for_you_html, for_you_text, for_you_html_links, for_you_text_links = pieces(selection.for_you)
+    overview_html = [parts.groups_html.get(e) or parts.groups_html[MORE_FOR_YOU] if isinstance(e, str)
+                     else parts.toc_html[e.index] for e in overview]
+    overview_text = [parts.groups_text.get(e) or parts.groups_text[MORE_FOR_YOU] if isinstance(e, str)
+                     else parts.toc_text[e.index] for e in overview]
+    for_you_html, for_you_text, for_you_html_links, for_you_text_links = pieces(for_you)
     trending_html, trending_text, trending_html_links, trending_text_links = pieces(selection.trending)
+    words = preheader(pool=pool, selection=selection)
     sections = _Sections(
-        lead_title=lead_title,
-        preheader=preheader,
-        preheader_html=html_ascii(escape(preheader, quote=False)),
+        headline=headline(pool=pool, selection=selection),
+        preheader=words,
+        preheader_html=html_ascii(escape(words, quote=False)),
+        overview_html=overview_html,
+        overview_text=overview_text,
         for_you_html=for_you_html,
         for_you_text=for_you_text,
         trending_html=trending_html,
@@ -178,7 +240,7 @@ def _sections(*, pool: EditionPool, parts: EditionParts, selection: Selection) -
         trending_text_links=trending_text_links,
     )
     if selection.shared:
-        selection.rendered["sections"] = (parts, sections)
+        selection.rendered[key] = (parts, sections)
     return sections
 
 
@@ -191,19 +253,27 @@ def _with_links(pieces: list[str], positions: list[int], prefix: str) -> list[st
     return out
 
 
+@lru_cache(maxsize=4096)
+def why_lines(why_text: str) -> str:
+    """The footer's "why you got this", wrapped for the text part."""
+    # Readers share profiles, so a few thousand lines serve most of them.
+    return text_wrap(f"Why you got this: {why_text}")
+
+
 def digest_values(
     *, pool: EditionPool, reader: Reader, selection: Selection, links: Links, mail: MailConfig
 ) -> dict[str, str]:
-    """Per-reader plain-text values (subject title, preheader, links, why),
+    """Per-reader plain-text values (subject words, preheader, links, why),
     for the reference full render."""
-    lead_title, preheader = _lead_and_preheader(pool=pool, selection=selection)
+    why_text = reader_why_text(reader=reader, pool=pool, site_name=mail.site_name)
     return {
-        "lead_title": lead_title,
-        "preheader": preheader,
+        "headline": headline(pool=pool, selection=selection),
+        "preheader": preheader(pool=pool, selection=selection),
         "web_url": links.web_url,
         "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url,
-        "why_text": reader_why_text(reader=reader, pool=pool, site_name=mail.site_name),
+        "why_text": why_text,
+        "why_lines": why_lines(why_text),
         "rate_url": links.rate_url,
         "feedback_prefix": links.feedback_prefix,
     }
@@ -252,11 +322,11 @@ def digest_assemble(
         links = reader_links(reader=reader, pool=pool, mail=mail)
     sections = _sections(pool=pool, parts=parts, selection=selection)
     why_text = reader_why_text(reader=reader, pool=pool, site_name=mail.site_name)
-    subject = digest_subject(parts=parts, values={"lead_title": sections.lead_title})
+    subject = digest_subject(parts=parts, values={"headline": sections.headline})
     # Text nodes need only <, > and & escaped (what the template engine's
     # output looks like after lxml); links are base64url tokens under SITE_URL.
     values = {
-        "subject": subject, "preheader": sections.preheader, "why_text": why_text,
+        "subject": subject, "preheader": sections.preheader, "why_lines": why_lines(why_text),
         "web_url": links.web_url, "preferences_url": links.preferences_url,
         "unsubscribe_url": links.unsubscribe_url, "rate_url": links.rate_url,
     }
@@ -269,10 +339,12 @@ def digest_assemble(
     variant = 1 if selection.trending else 0
     prefix = links.feedback_prefix  # base64url, ":" and the site URL: nothing to escape
     text = _fill(parts.text[variant], values, {
+        "overview": sections.overview_text,
         "for_you": _with_links(sections.for_you_text, sections.for_you_text_links, prefix),
         "trending": _with_links(sections.trending_text, sections.trending_text_links, prefix),
     })
     html = _fill(parts.html[variant], html_values, {
+        "overview": sections.overview_html,
         "for_you": _with_links(sections.for_you_html, sections.for_you_html_links, prefix),
         "trending": _with_links(sections.trending_html, sections.trending_html_links, prefix),
     })

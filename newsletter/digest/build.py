@@ -39,7 +39,8 @@ class Digest:
     def message(self, *, placeholder_links: bool = False) -> EmailMultiAlternatives:
         """The email; with ``placeholder_links`` (previews) no signed link of the reader's."""
         return digest_assemble(
-            pool=self.pool, parts=parts_get(pool=self.pool), reader=self.reader, selection=self.selection,
+            pool=self.pool, parts=parts_get(pool=self.pool, digest_format=self.reader.digest_format),
+            reader=self.reader, selection=self.selection,
             delivery_id=self.delivery.pk if self.delivery else None, placeholder_links=placeholder_links,
         )
 
@@ -52,6 +53,7 @@ def reader_of(subscriber: Subscriber) -> Reader:
         keywords=keywords_parse(subscriber.keywords),
         weekly=subscriber.frequency == Subscriber.Frequency.WEEKLY,
         taste=tastes_for(subscriber_ids=[subscriber.pk]).get(subscriber.pk),
+        digest_format=subscriber.digest_format,
     )
 
 

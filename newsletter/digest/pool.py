@@ -28,6 +28,10 @@ POOLS_KEPT = 4
 PROFILE_CACHE_SIZE = 4096  # a few KB each: bounded, so memory is flat in readers
 KEYWORD_CACHE_SIZE = 8192
 WHY_CACHE_SIZE = 16384
+# A card shows the source's AI summary (a sentence or two) whole, or the
+# abstract cut to about two lines of a 600 px email.
+SUMMARY_LIMIT = 300
+ABSTRACT_LIMIT = 160
 
 
 def safe_url(url: str | None) -> str:
@@ -80,7 +84,7 @@ class EditionPool:
     profiles: OrderedDict = field(default_factory=OrderedDict)
     keywords: OrderedDict = field(default_factory=OrderedDict)
     whys: dict = field(default_factory=dict)
-    parts: object | None = None  # render.EditionParts, built on first use
+    parts: dict = field(default_factory=dict)  # format -> render.EditionParts, built on first use
     pinned: tuple[int, ...] = ()
     boosts: tuple[float, ...] = ()
     topic_bits: dict[int, int] = field(default_factory=dict)
@@ -102,9 +106,13 @@ class EditionPool:
         for paper in self.papers:
             paper.topic_mask = sum(self.topic_bits[t] for t in paper.topic_ids)
         self.boosts = tuple(p.boost for p in self.papers)
-        # Candidates for "Also trending": by attention, then edition order.
+        # Candidates for "Also trending": by attention, then edition order;
+        # only papers readers are visibly paying attention to (upvotes or
+        # comments), so the word "trending" has counts to back it. Pins are
+        # in every reader's "For you".
         self.by_attention = tuple(
-            p.index for p in sorted(self.papers, key=lambda p: (-p.attention, p.index)) if not p.pinned
+            p.index for p in sorted(self.papers, key=lambda p: (-p.attention, p.index))
+            if not p.pinned and (p.upvotes or p.num_comments)
         )
         for paper in self.papers:
             for topic_id, _name, score, by_editor in paper.topics:
@@ -200,7 +208,7 @@ def pool_paper(
         github_repo=safe_url(row.github_repo),
         github_stars=row.github_stars,
         project_page=safe_url(row.project_page),
-        excerpt=row.excerpt(300),
+        excerpt=row.excerpt(SUMMARY_LIMIT, abstract_limit=ABSTRACT_LIMIT),
         topics=topics,
         boost=paper_boost(
             attention=attention, recency=paper_recency(featured_on=row.featured_on, newest=last)

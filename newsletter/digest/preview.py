@@ -76,7 +76,7 @@ class Preview:
 
 
 def _preheader(*, digest_pool, reader: Reader, selection) -> str:
-    parts = parts_get(pool=digest_pool)
+    parts = parts_get(pool=digest_pool, digest_format=reader.digest_format)
     links = preview_links(pool=digest_pool, mail=parts.mail)
     values = digest_values(pool=digest_pool, reader=reader, selection=selection, links=links, mail=parts.mail)
     return values["preheader"]
@@ -139,7 +139,8 @@ def preview_for_topics(*, edition: Edition, topic_ids: Iterable[int], keywords: 
     selection = digest_select(pool=pool, reader=reader, received=set(), since=None)
     if selection.empty:
         return Preview(**base, message=None, reason="no paper of this edition matches this selection")
-    message = digest_assemble(pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection,
+    message = digest_assemble(pool=pool, parts=parts_get(pool=pool, digest_format=reader.digest_format),
+                              reader=reader, selection=selection,
                               placeholder_links=True)
     return Preview(**base, message=message,
                    preheader=_preheader(digest_pool=pool, reader=reader, selection=selection))

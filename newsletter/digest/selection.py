@@ -6,7 +6,8 @@ A reader's digest has two sections:
   for everyone), then the papers matching the reader's topics or keywords,
   ranked by the score in ``ranking.py``; at most ``DIGEST_MAX_PAPERS``.
 * "Also trending": up to ``DIGEST_TRENDING_PAPERS`` papers that match none of
-  the reader's topics or keywords, by attention.
+  the reader's topics or keywords, by attention; only papers with upvotes or
+  comments (no signal, no section).
 
 Never a paper the reader already received (arXiv id without version), never
 a hidden or withdrawn one (the pool has none). A reader with no topics and no
@@ -40,11 +41,15 @@ from newsletter.digest.ranking import (
     KEYWORD_AUTHOR,
     keyword_weight,
 )
-from newsletter.digest.text import html_ascii
+from newsletter.digest.text import html_ascii, plain_words, text_wrap
 from newsletter.feedback.taste import Taste, author_key
 from newsletter.tagging.match import phrase_keys
 
 MAX_KEYWORDS = 20
+# Group headings besides the topics' names.
+EDITORS_PICKS = "Editor's picks"
+KEYWORDS_GROUP = "Your keywords"
+MORE_FOR_YOU = "More for you"
 MAX_KEYWORD_LENGTH = 80
 
 
@@ -59,6 +64,7 @@ class Reader:
     keywords: tuple[str, ...]
     weekly: bool = False
     taste: Taste | None = None  # learned from the reader's ratings
+    digest_format: str = "full"  # Subscriber.DigestFormat: "full" or "compact"
 
 
 def keywords_parse(raw: str) -> tuple[str, ...]:
@@ -78,10 +84,17 @@ class Pick:
     index: int  # into pool.papers
     why: str
     why_html: str = ""
+    why_text: str = ""  # for the text part: wrapped to its line length
+    # What the paper is about for this reader, in a word or two: the keyword
+    # it matched, else the reader's topic it is in (the subject line's words).
+    label: str = ""
+    # Its heading when a digest groups papers: the reader's topic it is in,
+    # "Editor's picks", "Your keywords" or "More for you".
+    group: str = ""
 
     @classmethod
-    def of(cls, index: int, why: str) -> Pick:
-        return cls(index, why, html_ascii(escape(why, quote=False)))
+    def of(cls, index: int, why: str, *, label: str = "", group: str = "") -> Pick:
+        return cls(index, why, html_ascii(escape(why, quote=False)), text_wrap(why), label, group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,8 +226,24 @@ class _Ranked:
         if pick is None:
             if len(whys) >= WHY_CACHE_SIZE:
                 whys.clear()  # bounded; rebuilt from the next readers
-            pick = whys[key] = Pick.of(index, self._why(index))
+            pick = whys[key] = Pick.of(index, self._why(index), **self._about(index))
         return pick
+
+    def _about(self, index: int) -> dict[str, str]:
+        """The pick's label and group (see ``Pick``)."""
+        paper = self.pool.papers[index]
+        followed = [name for topic_id, name, _, _ in paper.topics
+                    if self.everything or topic_id in self.topic_ids]
+        keywords = self.keywords_hit.get(index)
+        topic = followed[0] if followed else ""
+        label = keywords[0] if keywords else topic or (paper.topics[0][1] if paper.topics else "")
+        if paper.pinned:
+            group = EDITORS_PICKS
+        elif not self.is_relevant(index):
+            group = ""  # "Also trending" is its own section
+        else:
+            group = topic or (KEYWORDS_GROUP if keywords else MORE_FOR_YOU)
+        return {"label": plain_words(label), "group": group}
 
     def _why(self, index: int) -> str:
         pool = self.pool

@@ -85,11 +85,12 @@ class Row:
     paused: bool
     frequency: str
     keywords: str
+    digest_format: str
 
 
 ROW_FIELDS = ("pk", "status", "attempts", "next_attempt_at", "paper_ids", "for_you_count", "edition__date",
               "subscriber_id", "subscriber__email", "subscriber__status", "subscriber__paused",
-              "subscriber__frequency", "subscriber__keywords")
+              "subscriber__frequency", "subscriber__keywords", "subscriber__digest_format")
 
 
 @dataclass(slots=True)
@@ -175,7 +176,7 @@ class _Assembler:
         reader = Reader(
             pk=row.subscriber_id, email=row.email, keywords=keywords_parse(row.keywords), weekly=weekly,
             topic_ids=frozenset(self.topics.get(row.subscriber_id, ())),
-            taste=self.tastes.get(row.subscriber_id),
+            taste=self.tastes.get(row.subscriber_id), digest_format=row.digest_format,
         )
         try:
             if row.paper_ids:
@@ -192,7 +193,8 @@ class _Assembler:
                 self.nothing_new.append(row.pk)
                 return None
             message = digest_assemble(
-                pool=pool, parts=parts_get(pool=pool), reader=reader, selection=selection, delivery_id=row.pk,
+                pool=pool, parts=parts_get(pool=pool, digest_format=reader.digest_format), reader=reader,
+                selection=selection, delivery_id=row.pk,
             )
         except Exception as exc:  # a bug must not leave the row pending forever
             log.exception("could not assemble delivery %s", row.pk)

@@ -137,7 +137,8 @@ class SignupMonthFilter(admin.SimpleListFilter):
 class SubscriberAdmin(admin.ModelAdmin):
     form = ReaderForm
     list_display = ["address", "status", "schedule", "topics_cell", "suppressed", "joined"]
-    list_filter = ["status", ReaderTopicFilter, "frequency", TimezoneFilter, SignupMonthFilter, "paused"]
+    list_filter = ["status", ReaderTopicFilter, "frequency", "digest_format", TimezoneFilter,
+                   SignupMonthFilter, "paused"]
     search_fields = ["email"]
     search_help_text = "Address or part of it."
     sortable_by = ["address", "status", "joined"]
@@ -150,7 +151,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["email", "status", "suppression", "all_deliveries"]}),
         ("The digest", {"fields": ["topics", "keywords", "frequency", "weekday", "send_hour", "timezone",
-                                   "paused"]}),
+                                   "digest_format", "paused"]}),
         ("History", {"fields": ["created_at", "confirmation_requested_at", "confirmation_sent_at",
                                 "confirmed_at", "welcome_sent_at", "unsubscribed_at", "pending_choices",
                                 "updated_at"]}),

@@ -107,7 +107,10 @@ def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
     page.fill("#id_preview_email", "reader1@")
     page.locator("#preview-reader button").click()
     page.wait_for_selector(".dp-preview-subject")
-    assert page.locator(".dp-preview-subject").inner_text().startswith("Daily Papers · Thu 10 Jul: ")
+    # The reader's own topic leads the subject, before the editor's pick's.
+    subject = page.locator(".dp-preview-subject").inner_text()
+    assert subject.startswith("Reasoning & test-time compute")
+    assert subject.endswith(" · Daily Papers, Thu 10 Jul")
     frame = page.frame_locator("iframe.dp-preview-html")
     assert "A quiet paper on robots" in frame.locator("body").inner_text()
     assert "A popular reasoning paper" in frame.locator("body").inner_text()
@@ -118,7 +121,7 @@ def test_editor_pins_a_paper_previews_a_readers_digest_and_sends_a_test(
     page.wait_for_selector("text=was sent to editor@example.org")
     [sent] = mail.outbox
     assert sent.to == ["editor@example.org"]
-    assert sent.subject.startswith("[TEST] Daily Papers · Thu 10 Jul: ")
+    assert sent.subject == f"[TEST] {subject}"
     assert sent.extra_headers["X-Daily-Papers-Test"] == "1"
     assert not Delivery.objects.exists()
 
@@ -375,11 +378,11 @@ def test_walk_through_every_admin_page_and_action(live_server, browser, desk, wi
     text = page.locator("pre.outbox-text")
     assert text.locator("a").count() > 3
     # No test reaches the internet: the paper's page answers from here.
-    page.context.route("https://huggingface.co/**", lambda route: route.fulfill(body="the paper's page"))
+    page.context.route("https://arxiv.org/**", lambda route: route.fulfill(body="the paper's page"))
     with page.context.expect_page() as opened:
-        page.frame_locator("iframe").locator("a[href^='https://huggingface.co/papers/']").first.click()
+        page.frame_locator("iframe").locator("a[href^='https://arxiv.org/abs/']").first.click()
     opened.value.wait_for_load_state()
-    assert opened.value.url.startswith("https://huggingface.co/papers/")
+    assert opened.value.url.startswith("https://arxiv.org/abs/")
     assert opened.value.locator("body").inner_text() == "the paper's page"
     opened.value.close()
 

@@ -92,7 +92,7 @@ def test_reader_preview_is_byte_for_byte_the_email_the_sender_sends(editor_clien
     [sent] = fake.accepted()
     assert sent.to == "q@example.org"
     assert sent.subject == preview.subject
-    assert sent.subject.startswith("Daily Papers · Thu 10 Jul: ")
+    assert sent.subject.endswith(" · Daily Papers, Thu 10 Jul")
     assert sent.html != tokens_out(sent.html)  # the normalisation does find the tokens
     assert tokens_out(sent.html) == tokens_out(preview.html)
     assert tokens_out(sent.text) == tokens_out(preview.text)
@@ -107,7 +107,7 @@ def test_preview_page_shows_subject_preheader_sandboxed_html_and_text(editor_cli
     response = preview_get(editor_client, edition, preview="reader", preview_email="q@example.org")
     preview = response.context["preview"]
     html = response.content.decode()
-    assert preview.preheader.startswith("4 papers for you and 3 trending")
+    assert preview.preheader == "Top: Paper 2507.00007 · and 3 more for you, 3 trending"
     assert preview.preheader in html
     assert '<iframe sandbox title="HTML part of the digest"' in html
     assert 'srcdoc="&lt;!DOCTYPE html' in html or 'srcdoc="&lt;html' in html
@@ -226,7 +226,8 @@ def test_send_test_of_an_ad_hoc_selection(editor_client, edition):
     assert response.status_code == 302
     [sent] = mail.outbox
     assert sent.to == ["editor@example.org"]
-    assert sent.subject.startswith("[TEST] Daily Papers · Thu 10 Jul: ")
+    assert sent.subject.startswith("[TEST] Reasoning & test-time compute + ")
+    assert sent.subject.endswith(" · Daily Papers, Thu 10 Jul")
     assert sent.extra_headers["X-Daily-Papers-Test"] == "1"
     assert sent.tags == ["test"]
     assert not Delivery.objects.exists()

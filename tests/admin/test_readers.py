@@ -122,7 +122,7 @@ def test_status_and_address_cannot_be_edited_in_the_form(admin_client):
     url = reverse("admin:subscribers_subscriber_change", args=[reader.pk])
     response = admin_client.post(url, {
         "email": "other@example.org", "status": "active", "topics": [topic("code").pk], "keywords": "",
-        "frequency": "daily", "weekday": 0, "timezone": "UTC", "send_hour": 7,
+        "frequency": "daily", "weekday": 0, "timezone": "UTC", "send_hour": 7, "digest_format": "full",
         **{f"{prefix}-{key}": value for prefix in ("consents", "deliveries")
            for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0, "MIN_NUM_FORMS": 0,
                               "MAX_NUM_FORMS": 1000}.items()},

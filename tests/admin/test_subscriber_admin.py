@@ -40,7 +40,7 @@ def _change(client, reader, **changes):
     data = {
         "topics": [t.pk for t in reader.topics.all()], "keywords": reader.keywords,
         "frequency": reader.frequency, "weekday": reader.weekday, "timezone": reader.timezone,
-        "send_hour": reader.send_hour, "paused": "",
+        "send_hour": reader.send_hour, "digest_format": reader.digest_format, "paused": "",
         **{f"{prefix}-{key}": value for prefix in ("consents", "deliveries")
            for key, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0), ("MAX_NUM_FORMS", 0))},
         **changes,

@@ -81,7 +81,7 @@ def test_preview_prints_the_readers_email_and_creates_nothing():
     edition_small()
     reader_make("a@example.org", topics=("quantization-compression",))
     out, _ = run("preview_digest", "--email", "A@example.org", "--text")
-    assert "Subject: Daily Papers · Thu 10 Jul: Paper 2507.00007" in out
+    assert "Subject: Quantization & compression + 6 more · Daily Papers, Thu 10 Jul" in out
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in out
     assert "== For you ==" in out and "W4A16 kernels for fast inference" in out
     html, _ = run("preview_digest", "--email", "a@example.org", "--date", "2025-07-10")

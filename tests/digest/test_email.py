@@ -1,7 +1,7 @@
 """The digest email as a reader (and their mail client) sees it."""
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import unescape
 from zoneinfo import ZoneInfo
 
@@ -13,13 +13,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from newsletter.digest import render
-from newsletter.digest.assemble import digest_values, reader_links
+from newsletter.digest.assemble import digest_layout, digest_values, reader_links
 from newsletter.digest.build import digest_for, reader_of
 from newsletter.digest.links import token_minter
 from newsletter.digest.pool import pool_get, pools_forget
 from newsletter.digest.render import digest_render_naive, parts_get
 from newsletter.ingest.files import SAMPLE_PATH, papers_ingest_file
-from newsletter.models import Topic
+from newsletter.models import Paper
 from subscribers.emails import welcome_send
 from subscribers.tokens import token_make, token_read
 from tests.factories import DAY, edition_make, edition_small, paper_make, reader_make
@@ -44,10 +44,19 @@ def quant_message(**reader_fields):
     return papers, reader, digest.message()
 
 
-def test_subject_has_the_date_and_the_lead_title():
+def test_subject_names_the_readers_topics_first_then_the_count_and_the_date():
     _, _, message = quant_message()
-    # G is the editor's pick, so it leads.
-    assert message.subject == "Daily Papers · Thu 10 Jul: Paper 2507.00007"
+    # G (the editor's pick, in a topic the reader does not follow) leads the
+    # email, but the subject leads with what the reader follows.
+    assert message.subject == "Quantization & compression + 6 more · Daily Papers, Thu 10 Jul"
+    assert message.subject[:40].startswith("Quantization & compression + 6 more")
+
+
+def test_subject_leads_with_matched_keywords_and_stays_short_and_the_preheader_names_the_top_paper():
+    _, _, message = quant_message(keywords="W4A16, KV cache")
+    assert message.subject == "W4A16, Quantization & compression + 5 more · Daily Papers, Thu 10 Jul"
+    preheader = r'<div class="preheader"[^>]*>Top: Paper 2507.00007 &#183; and 4 more for you, 2 trending'
+    assert re.search(preheader, html_of(message))
 
 
 def test_html_and_text_parts_carry_every_paper_with_its_links_and_why():
@@ -57,15 +66,19 @@ def test_html_and_text_parts_carry_every_paper_with_its_links_and_why():
         paper = papers[key]
         for part in (html, text):
             assert paper.title in part
-            assert f"https://huggingface.co/papers/{paper.arxiv_id}" in part
-            assert f"https://arxiv.org/abs/{paper.arxiv_id}" in part
-            assert f"https://arxiv.org/pdf/{paper.arxiv_id}" in part
+            for url in (f"https://papers.example.org/papers/{paper.arxiv_id}/",
+                        f"https://arxiv.org/abs/{paper.arxiv_id}", f"https://arxiv.org/pdf/{paper.arxiv_id}"):
+                assert part.count(url) == 1, url  # each link once per paper
+        # The title is the one link to the paper's page; no "Paper page" twin.
+        assert f'<a class="title-link" href="https://papers.example.org/papers/{paper.arxiv_id}/"' in html
+    assert "huggingface.co" not in html and "Paper page" not in html
     assert html.isascii()  # non-ASCII travels as character references
-    assert "Quantization &amp; compression &#183; matches 'W4A16'" in html
+    # The "why" once: topics and matched keywords on one line, no "Topics:" line.
+    assert html.count("Quantization &amp; compression &#183; matches 'W4A16'") == 1
     assert "Quantization & compression · matches 'W4A16'" in text
+    assert "Topics:" not in html and "Topics:" not in text
     assert "▲ 50 upvotes" in unescape(html) and "▲ 50 upvotes" in text
     assert "First Author, Second Author" in text
-    assert "Topics: Quantization &amp; compression" in html
 
 
 def test_authors_are_cut_to_the_first_three_and_stars_shown_with_github():
@@ -75,15 +88,25 @@ def test_authors_are_cut_to_the_first_three_and_stars_shown_with_github():
     message = digest_for(subscriber=reader, day=DAY).message()
     assert "A One, B Two, C Three et al." in message.body
     assert '<a class="link" href="https://github.com/example/repo"' in html_of(message)
-    assert "GitHub ★ 1.2k" in unescape(html_of(message))
-    assert "GitHub (★ 1.2k): https://github.com/example/repo" in message.body
-    assert "💬 3 comments" in message.body
+    assert "▲ 0" not in message.body  # unknown counts are left out
+    assert "💬 3 comments · ★ 1.2k stars" in unescape(html_of(message))
+    assert "💬 3 comments · ★ 1.2k stars" in message.body
+    assert "Code: https://github.com/example/repo" in message.body
+
+
+def test_a_project_page_equal_to_the_code_link_is_listed_once():
+    paper_make("2507.00052", topics={"reasoning": 1.0}, github_repo="https://github.com/example/repo",
+               project_page="https://github.com/example/repo/")
+    reader = reader_make("r@example.org", topics=("reasoning",))
+    message = digest_for(subscriber=reader, day=DAY).message()
+    assert html_of(message).count("https://github.com/example/repo") == 1
+    assert "Project" not in message.body
 
 
 def test_trending_section_is_labelled_and_only_present_when_there_is_one():
     _, _, message = quant_message()
     assert "Also trending today" in html_of(message)
-    assert "== Also trending today (outside the topics you follow) ==" in message.body
+    assert "== Also trending today ==\n(outside the topics you follow)" in message.body
     pools_forget()
     paper_make("2507.00061", day=DAY.replace(day=11), topics={"reasoning": 1.0})
     lonely = reader_make("lonely@example.org", topics=("reasoning",))
@@ -103,7 +126,7 @@ def test_footer_links_are_signed_for_their_purpose_and_name_the_reader():
     assert "Daily Papers, 1 Test Street, 00000 Testville" in html
     assert "Daily Papers, 1 Test Street, 00000 Testville" in message.body
     assert "Why you got this: you subscribed to a daily digest of Daily Papers and follow the topics " \
-           "Quantization & compression." in message.body
+           "Quantization & compression." in " ".join(message.body.split())  # wrapped in the text part
 
 
 def test_list_headers_tags_and_metadata_let_providers_and_clients_act(settings):
@@ -153,7 +176,8 @@ def test_paper_text_is_escaped_and_only_http_links_survive():
     assert "javascript:" not in html and "javascript:" not in message.body
     assert 'href="https://example.org/project"' in html
     hrefs = re.findall(r'href="([^"]*)"', html)
-    assert hrefs and all(h.startswith(("https://", "http://")) for h in hrefs)
+    # Web links, and "In this issue" pointing at cards in the email.
+    assert hrefs and all(h.startswith(("https://", "http://", "#p-")) for h in hrefs)
 
 
 def test_editor_note_is_on_top_and_escaped():
@@ -177,40 +201,53 @@ def test_html_is_a_600px_layout_with_dark_mode_phone_rules_and_a_preheader():
     assert 'width="600"' in html
     # Inlined: the card's styles are on the elements themselves.
     assert re.search(r'<h3 class="title" style="[^"]*font-size:18px', html)
-    preheader = r'<div class="preheader" style="display:none[^"]*">4 papers for you and 3 trending'
+    preheader = r'<div class="preheader" style="display:none[^"]*">Top: Paper 2507.00007 &#183; and 3 more'
     assert re.search(preheader, html)
 
 
-def test_sample_edition_digest_stays_under_gmail_clipping_size_and_fast_path_equals_full_render():
+@pytest.mark.parametrize("digest_format", ["full", "compact"])
+@pytest.mark.parametrize("weekly", [False, True])
+def test_fast_path_equals_the_full_render_in_both_formats(digest_format, weekly):
     papers_ingest_file(path=SAMPLE_PATH, featured_on=DAY)
+    # Signal for "Also trending", and a second day for the weekly digest.
+    Paper.objects.update(upvotes=7, num_comments=2)
+    if weekly:
+        Paper.objects.filter(arxiv_id__in=Paper.objects.order_by("arxiv_id").values("arxiv_id")[:40]).update(
+            featured_on=DAY - timedelta(days=1))
+    edition_make(note="A note.")
     reader = reader_make(
-        "busy@example.org", topics=tuple(Topic.objects.values_list("slug", flat=True)),
-        keywords="LoRA, W4A16, KV cache, speculative decoding, quantization, agents",
+        "busy@example.org", topics=("reasoning", "agents-tools", "multimodal"), keywords="LoRA, KV cache",
+        digest_format=digest_format, **({"frequency": "weekly", "weekday": DAY.weekday()} if weekly else {}),
     )
     digest = digest_for(subscriber=reader, day=DAY)
     message = digest.message()
-    # The fullest digest: ten for you, and trending papers the tagger gave no topic.
-    assert len(digest.selection.for_you) == 10 and len(digest.selection.trending) <= 3
-    assert len(html_of(message).encode()) < 100_000
+    assert len(digest.selection.for_you) == 10 and digest.selection.trending
     # The fast path joins parts inlined once; the reference renders the full
     # template and inlines it for this one reader. Same bytes.
-    links = reader_links(reader=digest.reader, pool=digest.pool, mail=parts_get(pool=digest.pool).mail)
+    parts = parts_get(pool=digest.pool, digest_format=digest_format)
+    links = reader_links(reader=digest.reader, pool=digest.pool, mail=parts.mail)
     values = digest_values(pool=digest.pool, reader=digest.reader, selection=digest.selection, links=links,
-                           mail=parts_get(pool=digest.pool).mail)
+                           mail=parts.mail)
     values["subject"] = message.subject
-    html, text = digest_render_naive(pool=digest.pool, picks_for_you=digest.selection.for_you,
-                                     picks_trending=digest.selection.trending, values=values)
+    overview, for_you = digest_layout(pool=digest.pool, selection=digest.selection,
+                                      digest_format=digest_format)
+    if digest_format == "full" or weekly:  # grouped under the reader's topics
+        assert any(isinstance(entry, str) for entry in overview + for_you)
+    html, text = digest_render_naive(pool=digest.pool, overview=overview, for_you=for_you,
+                                     trending=list(digest.selection.trending), values=values,
+                                     digest_format=digest_format)
     assert html == html_of(message)
     assert text == message.body
 
 
-def test_premailer_runs_once_per_edition_not_once_per_reader():
+def test_premailer_runs_once_per_edition_and_format_not_once_per_reader():
     edition_small()
-    readers = [reader_make(f"r{i}@example.org", topics=("quantization-compression",), keywords=f"k{i}")
-               for i in range(20)]
+    readers = [reader_make(f"r{i}@example.org", topics=("quantization-compression",), keywords=f"k{i}",
+                           digest_format=("full", "compact")[i % 2]) for i in range(20)]
     before = render.inline_runs
     messages = [digest_for(subscriber=r, day=DAY).message() for r in readers]
-    assert render.inline_runs - before == 2  # the skeleton, and all paper cards in one run
+    # Per format: the skeleton, and all cards, overview lines and headings in one run.
+    assert render.inline_runs - before == 4
     assert len({html_of(m) for m in messages}) == 20  # each still personal
 
 

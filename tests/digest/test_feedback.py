@@ -56,10 +56,11 @@ def test_digest_has_more_and_less_links_per_paper_and_a_rate_link(reader):
     for key in "AB":
         arxiv_id = papers[key].arxiv_id
         assert f'href="https://papers.example.org{prefix}{arxiv_id}/more/"' in html
-        assert f"Less like this: https://papers.example.org{prefix}{arxiv_id}/less/" in text
+        assert f"Less like this:\nhttps://papers.example.org{prefix}{arxiv_id}/less/\n" in text
     rate = re.escape(f"https://papers.example.org{prefix}")
-    assert re.search(rf'href="{rate}"[^>]*>Rate these papers</a>', html)
-    assert f"Rate these papers: https://papers.example.org{prefix}" in text
+    assert re.search(rf'href="{rate}"[^>]*>Rate these papers to make the next digests fit you better</a>',
+                     html)
+    assert f"Rate these papers:\nhttps://papers.example.org{prefix}\n" in text
 
 
 def test_a_get_never_votes_and_the_post_does_once(reader, client):

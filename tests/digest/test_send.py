@@ -68,7 +68,7 @@ def test_each_due_reader_gets_one_email_with_headers_metadata_and_the_provider_i
         assert message.message_stream == "broadcast"
         assert message.headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert message.headers["List-Unsubscribe"].startswith("<https://papers.example.org/unsubscribe/")
-        assert message.subject == "Daily Papers · Thu 10 Jul: Paper 2507.00007"
+        assert message.subject == "Quantization & compression + 6 more · Daily Papers, Thu 10 Jul"
         assert delivery.paper_ids[:2] == ["2507.00007", "2507.00001"] and delivery.for_you_count == 4
     # One reused connection for the whole chunk.
     assert fake.stats.connections == 1
@@ -331,7 +331,8 @@ def test_weekly_reader_gets_the_best_of_the_editions_since_their_last_digest(fak
         deliveries_send(delivery_ids=plan())
     delivery = Delivery.objects.get(edition__date=DAY)
     assert delivery.paper_ids == [mid.arxiv_id, new.arxiv_id]
-    assert fake.accepted()[0].subject.startswith("Daily Papers · week of 4 Jul: ")
+    subject = fake.accepted()[0].subject
+    assert subject == "Reasoning & test-time compute + 1 more · Daily Papers, week of 4 Jul"
 
 
 def test_sweep_ends_a_stale_send_as_interrupted_and_it_is_never_sent_again(fake, settings):

@@ -82,7 +82,7 @@ def test_the_csv_import_stores_one_spelling_and_sees_the_other_as_the_same_reade
 
 def test_the_admin_form_stores_the_normalised_spelling_and_refuses_the_other(admin_client):
     fields = {"topics": [topic("reasoning").pk], "keywords": "", "frequency": "daily", "weekday": "0",
-              "timezone": "UTC", "send_hour": "7"}
+              "timezone": "UTC", "send_hour": "7", "digest_format": "full"}
     for inline in ("consents", "deliveries"):
         fields |= {f"{inline}-TOTAL_FORMS": "0", f"{inline}-INITIAL_FORMS": "0"}
     added = admin_client.post("/admin/subscribers/subscriber/add/", {"email": UNICODE, **fields})
