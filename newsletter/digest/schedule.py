@@ -101,6 +101,14 @@ def _eligible():
     return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
 
 
+def addresses_q(emails: list[str], *, path: str = "email") -> Q:
+    """Any of these addresses, as typed (case and spaces aside), at ``path``."""
+    address = Q()
+    for email in emails:
+        address |= Q(**{f"{path}__iexact": email.strip()})
+    return address
+
+
 def readers_due(
     *, now: datetime, edition: Edition, emails: list[str] | None = None, ignore_schedule: bool = False
 ) -> list[tuple[int, str, datetime]]:
@@ -109,10 +117,7 @@ def readers_due(
     has_this_edition = Delivery.objects.filter(subscriber=OuterRef("pk"), edition=edition)
     base = _eligible().filter(~Exists(has_this_edition))
     if emails:
-        address = Q()
-        for email in emails:
-            address |= Q(email__iexact=email.strip())
-        base = base.filter(address)
+        base = base.filter(addresses_q(emails))
     due: list[tuple[int, str, datetime]] = []
     if ignore_schedule:
         due = [(pk, email, now) for pk, email in base.values_list("pk", "email").order_by("pk")]
