@@ -218,20 +218,21 @@ def deliveries_insert(*, edition: Edition, due: list[tuple[int, str, datetime]])
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = (
         f"INSERT INTO {table} (subscriber_id, edition_id, due_at, status, reason, attempts, "
-        "provider_message_id, error, paper_ids, for_you_count, created_at, updated_at) "
+        "provider_message_id, error, paper_ids, for_you_count, reconciled, reconcile_note, "
+        "created_at, updated_at) "
     )
     conflict = " ON CONFLICT (subscriber_id, edition_id) DO NOTHING RETURNING id"
     if connection.vendor == "postgresql":
         # Two array parameters instead of a dozen per row: building and
         # parsing that many placeholders was most of planning's CPU.
         sql = (
-            f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, %s, %s "  # noqa: S608
+            f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, '', '', %s, %s "  # noqa: S608
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(s, d)" + conflict
         )
         params = [edition.pk, Delivery.Status.PENDING, now, now,
                   [pk for pk, _, _ in due], [due_at for _, _, due_at in due]]
     else:
-        row = "(%s, %s, %s, %s, '', 0, '', '', '[]', 0, %s, %s)"
+        row = "(%s, %s, %s, %s, '', 0, '', '', '[]', 0, '', '', %s, %s)"
         sql = f"{columns}VALUES {', '.join([row] * len(due))}{conflict}"
         adapt = connection.ops.adapt_datetimefield_value
         pending = Delivery.Status.PENDING
