@@ -60,6 +60,8 @@ class Lookup:
     message_id: str = ""
     at: datetime | None = None
     detail: str = ""
+    # The search itself is failing (down, refusing us): ask nothing more this sweep.
+    stop: bool = False
 
 
 class PostmarkLookup:
@@ -86,9 +88,10 @@ class PostmarkLookup:
         try:
             answer = requests.get(self.url, params=params, headers=headers, timeout=settings.EMAIL_TIMEOUT)
         except requests.RequestException as exc:
-            return Lookup("unsure", detail=f"search failed: {exc.__class__.__name__}")
+            return Lookup("unsure", detail=f"search failed: {exc.__class__.__name__}", stop=True)
         if answer.status_code != 200:
-            return Lookup("unsure", detail=f"search answered {answer.status_code}: {answer.text[:100]}")
+            return Lookup("unsure", detail=f"search answered {answer.status_code}: {answer.text[:100]}",
+                          stop=answer.status_code >= 500 or answer.status_code in (401, 403, 429))
         try:
             body = answer.json()
             total, messages = int(body["TotalCount"]), list(body["Messages"])
@@ -188,6 +191,10 @@ def deliveries_reconcile(*, now: datetime | None = None, limit: int = RECONCILE_
             continue  # another sweep has it, or it was settled meanwhile
         answer = lookup.find(delivery_id=pk, email=email)
         _settle(pk=pk, reason=reason, claimed_at=claimed_at, answer=answer, now=now, done=done)
+        if answer.stop:
+            # A thousand timeouts in a row would hold the sweep for hours.
+            log.warning("reconcile: the provider's search is failing (%s); the rest wait", answer.detail)
+            break
     if rows:
         log.warning("reconcile: %s found, %s sent again, %s waiting, %s given up",
                     len(done.found), len(done.resend), len(done.waiting), len(done.gave_up))

@@ -4,10 +4,12 @@ sent; certainly absent -> sent once more (never a third time); the search
 failing -> asked again, then failed; a provider event settles it at once;
 two sweeps, or a sweep and an event, never both act."""
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from bench.fake_provider import FakePostmark
 from newsletter.digest import reconcile
@@ -19,7 +21,7 @@ from subscribers.models import ProviderEvent
 from subscribers.provider_events.processing import provider_event_process
 from subscribers.suppression import is_suppressed
 from tests.digest_support import use_fake_postmark
-from tests.factories import edition_small, provider_event_make, reader_make
+from tests.factories import delivery_make, edition_make, edition_small, provider_event_make, reader_make
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_pools")]
 T0 = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
@@ -161,6 +163,21 @@ def test_a_search_that_fails_is_asked_again_then_the_send_ends_failed(fake):
     assert sweep(T0 + timedelta(hours=5)).requeued == [] and len(fake.accepted()) == 1
 
 
+def test_a_failing_search_stops_the_sweeps_lookups_until_the_next_sweep(fake):
+    edition_small()
+    for name in ("a", "b"):
+        reader_make(f"{name}@example.org", topics=("quantization-compression",))
+        fake.fault(f"{name}@example.org", "reset")
+    with at(T0):
+        ids = deliveries_plan(now=T0).delivery_ids
+        assert deliveries_send(delivery_ids=ids).uncertain == ids
+    fake.fault(None, "search-500")
+    assert sweep(T0 + timedelta(seconds=AFTER + 1)).reconciled.waiting == [ids[0]]
+    assert fake.stats.searches == 1
+    # The next sweep asks about the other one (the search works again).
+    assert sweep(T0 + timedelta(seconds=AFTER + 2)).reconciled.resend == [ids[1]]
+
+
 def test_a_search_answer_that_does_not_name_the_delivery_is_not_trusted(fake, monkeypatch):
     # A provider that ignored the metadata filter answers with other messages:
     # that is no proof either way, so nothing is sent and nothing is recorded.
@@ -289,3 +306,36 @@ def test_two_sweeps_at_once_look_each_delivery_up_once(fake, monkeypatch):
     assert fake.stats.searches == 1
     # Once the first is done, a later sweep does not act on it either.
     assert sweep(moment + timedelta(seconds=1)).requeued == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_in_two_threads_settle_each_delivery_once(fake, require_postgres):
+    edition = edition_make()
+    rows = []
+    for n in range(30):
+        reader = reader_make(f"r{n}@example.org", topics=("quantization-compression",))
+        rows.append(delivery_make(reader=reader, edition=edition, status=S.UNCERTAIN,
+                                  reason="ambiguous: ReadTimeout", claimed_at=T0))
+    for row in rows[::2]:  # the provider has every other one
+        fake._record({"To": row.subscriber.email, "From": "x@example.org", "TextBody": "x",
+                      "Metadata": {"delivery_id": str(row.pk)}, "MessageStream": "broadcast"})
+    results, errors = [], []
+
+    def sweep_now():
+        try:
+            results.append(deliveries_reconcile(now=T0 + timedelta(seconds=AFTER + 1)))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep_now) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    acted = [pk for r in results for pk in (*r.found, *r.resend)]
+    assert sorted(acted) == sorted(row.pk for row in rows), "each Delivery settled by one sweep only"
+    assert sorted(pk for r in results for pk in r.found) == sorted(row.pk for row in rows[::2])
+    assert fake.stats.searches == 30
