@@ -102,8 +102,13 @@ class PostmarkLookup:
                 and str((m.get("Metadata") or {}).get("delivery_id", "")) == str(delivery_id)]
         if ours:
             first = min(ours, key=lambda m: str(m.get("ReceivedAt", "")))
-            return Lookup("found", message_id=str(first.get("MessageID", ""))[:200],
-                          at=parse_datetime(str(first.get("ReceivedAt", ""))) or None)
+            try:
+                at = parse_datetime(str(first.get("ReceivedAt", "")))
+            except ValueError:
+                at = None
+            # Postmark's times carry their offset; one without is no time we can trust.
+            at = at if at is not None and not timezone.is_naive(at) else None
+            return Lookup("found", message_id=str(first.get("MessageID", ""))[:200], at=at)
         if total == 0 and not messages:
             return Lookup("absent")
         return Lookup("unsure", detail=f"search found {total} messages, none with this delivery id")
