@@ -2,7 +2,11 @@
 
 It speaks what anymail's real Postmark backend uses: ``POST /email`` and
 ``POST /email/batch``, JSON in and out, the ``X-Postmark-Server-Token``
-header checked, Postmark's error codes and HTTP statuses. It records every
+header checked, Postmark's error codes and HTTP statuses; and Postmark's
+outbound message search, ``GET /messages/outbound`` (count, offset,
+recipient, tag, messagestream and ``metadata_<key>`` filters; TotalCount and
+Messages, newest first), answered from the accepted messages once they are
+``index_delay`` seconds old (Postmark's search is not immediately consistent). It records every
 message it accepts (recipient, message id, headers, metadata, tag, stream,
 subject, bodies) and injects faults on demand: latency, 429 with
 Retry-After, 500, a connection reset, and refused recipients (ErrorCode 406
@@ -19,6 +23,7 @@ In a test, in a thread::
 As its own process (the same recorder, reachable over HTTP)::
 
     python -m bench.fake_provider --port 8025 --latency-ms 20 [--token T] [--log accepted.jsonl] [--no-bodies]
+        [--index-delay-seconds 1]
 
     GET  /_fake/messages      every accepted message, JSON
     GET  /_fake/accepted      [recipient, accepted at, delivery id] per message
@@ -50,9 +55,11 @@ from datetime import UTC, datetime
 from email.utils import getaddresses
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_TOKEN = "fake-postmark-token"  # noqa: S105 - a fake server's, on 127.0.0.1
-FAULT_KINDS = ("429", "500", "reset", "timeout", "inactive", "invalid")
+# "search-500": the message search answers 500 (any recipient, or one).
+FAULT_KINDS = ("429", "500", "reset", "timeout", "inactive", "invalid", "search-500")
 RANDOM_FAULT_KINDS = ("500", "429", "timeout", "drop")
 _INVALID_JSON = object()
 # Faults that refuse one recipient; the others fail the whole request.
@@ -88,6 +95,7 @@ class Stats:
     requests: int = 0
     connections: int = 0
     accepted: int = 0
+    searches: int = 0
     faults: dict[str, int] = field(default_factory=dict)
 
 
@@ -122,10 +130,15 @@ class FakePostmark:
         self.keep_bodies = keep_bodies
         self._lock = threading.Lock()
         self._accepted: list[Accepted] = []
+        # The message search filters on this metadata: looked up, not scanned
+        # (a fault run asks thousands of times among 20,000 messages).
+        self._by_delivery: dict[str, list[Accepted]] = {}
         self._faults: list[Fault] = []
         self.stats = Stats()
         self.fault_rate = 0.0
         self.stall_seconds = 5.0
+        # Seconds before an accepted message shows in the message search.
+        self.index_delay = 0.0
         self._rng = random.Random()
         self.server = _Server((host, port), _handler_for(self))
         self.server.daemon_threads = True
@@ -192,6 +205,7 @@ class FakePostmark:
     def reset(self) -> None:
         with self._lock:
             self._accepted.clear()
+            self._by_delivery.clear()
             self._faults.clear()
             self.stats = Stats()
 
@@ -232,11 +246,44 @@ class FakePostmark:
         )
         with self._lock:
             self._accepted.append(message)
+            self._by_delivery.setdefault(message.metadata.get("delivery_id", ""), []).append(message)
             self.stats.accepted += 1
             if self.log_path:
                 with self.log_path.open("a", encoding="utf-8") as fh:
                     fh.write(json.dumps(asdict(message)) + "\n")
         return message
+
+    def search(self, query: dict[str, str]) -> tuple[int, dict]:
+        """Postmark's outbound message search over the accepted messages that
+        are at least ``index_delay`` seconds old: (HTTP status, answer)."""
+        try:
+            count, offset = int(query["count"]), int(query["offset"])
+        except (KeyError, ValueError):
+            return 422, {"ErrorCode": 1, "Message": "The 'count' and 'offset' parameters are required."}
+        if not 0 < count <= 500 or offset < 0 or count + offset > 10_000:
+            return 422, {"ErrorCode": 1, "Message": "Count must be 1 to 500, count + offset at most 10,000."}
+        with self._lock:
+            self.stats.searches += 1
+        if self._take_fault([query.get("recipient", "").lower()], ("search-500",)):
+            return 500, {"ErrorCode": 500, "Message": "Internal server error."}
+        visible_before = time.time() - self.index_delay
+        wanted = {k[len("metadata_"):]: v for k, v in query.items() if k.startswith("metadata_")}
+        if "delivery_id" in wanted:
+            with self._lock:
+                candidates = list(self._by_delivery.get(wanted["delivery_id"], ()))
+        else:
+            candidates = self.accepted()
+        found = [
+            m for m in candidates
+            if m.received_at <= visible_before
+            and (not query.get("recipient") or m.to == query["recipient"].lower())
+            and (not query.get("tag") or m.tag == query["tag"])
+            and (not query.get("messagestream") or m.message_stream == query["messagestream"])
+            and all(m.metadata.get(k) == v for k, v in wanted.items())
+        ]
+        found.sort(key=lambda m: m.received_at, reverse=True)
+        page = [_summary(m) for m in found[offset : offset + count]]
+        return 200, {"TotalCount": len(found), "Messages": page}
 
     # --- one message, as Postmark answers it ------------------------------------------
 
@@ -273,6 +320,17 @@ class FakePostmark:
             "ErrorCode": 0,
             "Message": "OK",
         }
+
+
+def _summary(m: Accepted) -> dict:
+    """A message as the outbound search lists it."""
+    return {
+        "Tag": m.tag, "MessageID": m.message_id, "MessageStream": m.message_stream,
+        "To": [{"Email": m.to, "Name": None}], "Cc": [], "Bcc": [], "Recipients": [m.to],
+        "ReceivedAt": datetime.fromtimestamp(m.received_at, UTC).isoformat(), "From": m.sender,
+        "Subject": m.subject, "Attachments": [], "Status": "Sent", "TrackOpens": False,
+        "TrackLinks": "None", "Metadata": m.metadata, "Sandboxed": False,
+    }
 
 
 def _handler_for(fake: FakePostmark):
@@ -313,6 +371,11 @@ def _handler_for(fake: FakePostmark):
             self.connection.close()
 
         def do_GET(self):
+            url = urlsplit(self.path)
+            if url.path == "/messages/outbound":
+                if self.headers.get("X-Postmark-Server-Token") != fake.token:
+                    return self._reply(401, {"ErrorCode": 10, "Message": "Invalid or missing server token."})
+                return self._reply(*fake.search(dict(parse_qsl(url.query))))
             if self.path == "/_fake/messages":
                 return self._reply(200, [asdict(m) for m in fake.accepted()])
             if self.path == "/_fake/accepted":
@@ -410,10 +473,13 @@ def main(argv: list[str] | None = None) -> None:
                         help="share of sends (0..1) answered at random with 500, 429, a timeout or a drop")
     parser.add_argument("--stall-seconds", type=float, default=5.0, help="how long a timeout fault stalls")
     parser.add_argument("--seed", type=int, help="seed for the random faults")
+    parser.add_argument("--index-delay-seconds", type=float, default=0.0,
+                        help="how long before an accepted message shows in the message search")
     args = parser.parse_args(argv)
     fake = FakePostmark(host=args.host, port=args.port, token=args.token, latency_ms=args.latency_ms,
                         log_path=args.log, keep_bodies=not args.no_bodies)
     fake.random_faults(rate=args.fault_rate, stall_seconds=args.stall_seconds, seed=args.seed)
+    fake.index_delay = args.index_delay_seconds
     print(f"fake Postmark listening on {fake.url} (token {args.token!r})", flush=True)
     try:
         fake.server.serve_forever()

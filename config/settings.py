@@ -310,6 +310,13 @@ DIGEST_RETRY_MAX_SECONDS = env_float("DIGEST_RETRY_MAX_SECONDS", 1800.0, minimum
 # Keep it well above EMAIL_TIMEOUT. (The minimum is low so fault tests can
 # watch the sweep at work; production keeps the default.)
 DIGEST_SENDING_TIMEOUT_SECONDS = env_int("DIGEST_SENDING_TIMEOUT_SECONDS", 900, minimum=10)
+# A send that got no answer (ambiguous or interrupted) is looked up at the
+# provider this long after it was claimed (where the provider has a search:
+# Postmark), long enough for its search to see the message; found -> sent,
+# certainly not found -> sent once more. While the provider cannot answer,
+# asked again every so often, until DIGEST_RECONCILE_GIVE_UP_SECONDS: then failed.
+DIGEST_RECONCILE_AFTER_SECONDS = env_int("DIGEST_RECONCILE_AFTER_SECONDS", 300, minimum=1)
+DIGEST_RECONCILE_GIVE_UP_SECONDS = env_int("DIGEST_RECONCILE_GIVE_UP_SECONDS", 4 * 3600, minimum=60)
 # A pending digest untouched this long lost its task: it is enqueued again.
 DIGEST_PENDING_REQUEUE_SECONDS = env_int("DIGEST_PENDING_REQUEUE_SECONDS", 1800, minimum=10)
 # How far back "already received" looks (papers trend for days, not months).

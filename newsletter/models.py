@@ -233,9 +233,19 @@ class Delivery(models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         SENDING = "sending", "Sending"
+        # No answer to the send (ambiguous, interrupted): the provider is asked
+        # whether it has the message before anything else happens.
+        UNCERTAIN = "uncertain", "Uncertain (asking the provider)"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
         SKIPPED = "skipped", "Skipped"
+
+    class Reconciled(models.TextChoices):
+        """How an uncertain send was settled."""
+
+        LOOKUP = "lookup", "found at the provider"
+        EVENT = "event", "named by a provider event"
+        RESEND = "resend", "not at the provider: sent again"
 
     # No single-column indexes on these three: the composite indexes below
     # start with each of them, and every index is written again each time a
@@ -259,6 +269,13 @@ class Delivery(models.Model):
         null=True, blank=True, help_text="After a transient failure: not retried before this."
     )
     sent_at = models.DateTimeField(null=True, blank=True)
+    reconciled = models.CharField(
+        max_length=10, choices=Reconciled.choices, blank=True,
+        help_text="How a send that got no answer was settled with the provider.",
+    )
+    reconcile_note = models.CharField(
+        max_length=300, blank=True, help_text="What was uncertain, and what settled it."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -275,6 +292,10 @@ class Delivery(models.Model):
             # never match.
             models.Index(fields=["reason"], condition=~models.Q(reason=""), name="delivery_reason_idx"),
             models.Index(fields=["sent_at"], condition=models.Q(status="sent"), name="delivery_sent_at_idx"),
+            # The admin's "reconciled" filter and the dashboard's settled sends per day.
+            models.Index(
+                fields=["sent_at"], condition=~models.Q(reconciled=""), name="delivery_reconciled_idx"
+            ),
             models.Index(
                 fields=["provider_message_id"], condition=~models.Q(provider_message_id=""),
                 name="delivery_provider_msg_idx",

@@ -105,7 +105,8 @@ def digests_schedule() -> None:
 
 @shared_task(ignore_result=True)
 def deliveries_sweep() -> None:
-    """Run by beat: end interrupted sends, re-enqueue digests whose task was lost."""
+    """Run by beat: end interrupted sends, settle unanswered ones with the
+    provider, re-enqueue digests whose task was lost or that must go again."""
     deliveries_enqueue(stale_deliveries_settle().requeued)
 
 

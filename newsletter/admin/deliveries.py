@@ -25,13 +25,31 @@ class ReasonFilter(ChoiceFromQueryFilter):
     field_name = "reason"
 
 
+class ReconciledFilter(admin.SimpleListFilter):
+    """Sends that got no answer and were settled with the provider: found
+    there, named by one of its events, or sent again because it had nothing."""
+
+    title = "reconciled"
+    parameter_name = "reconciled"
+
+    def lookups(self, request, model_admin):
+        return [("any", "any way"), *Delivery.Reconciled.choices]
+
+    def queryset(self, request, queryset):
+        if self.value() == "any":
+            return queryset.exclude(reconciled="")
+        if self.value() in Delivery.Reconciled.values:
+            return queryset.filter(reconciled=self.value())
+        return queryset
+
+
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     """Read-only: deliveries are the sending machinery's record."""
 
-    list_display = ["id", "reader", "edition_date", "status", "reason", "attempts",
+    list_display = ["id", "reader", "edition_date", "status", "reason", "settled", "attempts",
                     moment_column("sent_at", "sent at"), moment_column("due_at", "due at")]
-    list_filter = [("edition", RecentEditionFilter), "status", ReasonFilter]
+    list_filter = [("edition", RecentEditionFilter), "status", ReasonFilter, ReconciledFilter]
     list_select_related = ["subscriber", "edition"]
     search_fields = ["subscriber__email", "provider_message_id"]
     search_help_text = "A reader's full address, or a provider message id."
@@ -55,6 +73,19 @@ class DeliveryAdmin(admin.ModelAdmin):
     @admin.display(description="reader")
     def reader(self, obj):
         return address_html(obj.subscriber.email)
+
+    @admin.display(description="settled")
+    def settled(self, obj):
+        """How a send that got no answer was settled, or what is pending for it."""
+        if obj.reconciled:
+            label = obj.get_reconciled_display()
+        elif obj.status == Delivery.Status.UNCERTAIN:
+            label = "asking the provider"
+        elif obj.status == Delivery.Status.FAILED and obj.reconcile_note:
+            label = "the provider could not say"
+        else:
+            return ""
+        return format_html('<span title="{}">{}</span>', obj.reconcile_note, label)
 
     @admin.display(description="edition")
     def edition_date(self, obj):

@@ -11,11 +11,12 @@ A read timeout, or a connection dropped after the request was written, is
 ambiguous: the provider may have accepted the message and failed to answer
 (the fault tests show it: a retry then sends a second digest). The provider
 API has no idempotency key, and its message search is not immediately
-consistent, so nothing can tell a retry it is safe: such a digest ends
-``failed`` / "ambiguous: ..." (it may have gone out), like an interrupted
-one. Only failures where the request certainly never left (connection
-refused, connect timeout) and answers the provider did give (429, 5xx) are
-retried.
+consistent, so nothing can tell a retry at once that it is safe: such a
+digest is "ambiguous: ..." (it may have gone out), like an interrupted one.
+Where the provider can be searched it waits ``uncertain`` and is looked up
+later (``reconcile``); elsewhere it ends ``failed``. Only failures where the
+request certainly never left (connection refused, connect timeout) and
+answers the provider did give (429, 5xx) are retried at once.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Verdict:
     retry_after: float | None = None
     stop_chunk: bool = False  # the provider wants us to slow down
     suppress: str | None = None  # Suppression.Reason for a refused recipient
+    unanswered: bool = False  # the request left and no answer came: it may have been delivered
 
 
 def _provider_message(exc: AnymailError) -> str:
@@ -111,7 +113,7 @@ def failure_classify(*, exc: Exception, message, email: str) -> Verdict:
                 return Verdict("transient", f"network: {cause.__class__.__name__}")
             # No email twice beats a digest lost: see the module docstring.
             return Verdict("failed", f"{AMBIGUOUS}: {cause.__class__.__name__} after the request was sent "
-                                     "(may have been delivered; not retried)")
+                                     "(may have been delivered; not retried)", unanswered=True)
         if code == 429:
             return Verdict(
                 "transient", f"rate limited: {_provider_message(exc)}",

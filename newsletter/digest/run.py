@@ -1,7 +1,14 @@
 """The whole pipeline in one process, for ``manage.py send_digests``: plan
 the Deliveries, then send them chunk by chunk (the same ``deliveries_send``
 the Celery tasks call), waiting out transient failures until every Delivery
-is sent, failed or skipped."""
+is sent, failed or skipped.
+
+The edition's Deliveries still pending from before (a run that was killed,
+a task that was lost) are sent too: running the command again after a
+crash finishes the job. They are taken as the sweep's requeue takes them
+(``pending_take``), and each is claimed before it is sent, so the command,
+the workers and the sweep at once still send each digest once. Rows in
+flight (``sending``) or finished are never touched."""
 
 from __future__ import annotations
 
@@ -14,8 +21,8 @@ from datetime import date, datetime
 from django.conf import settings
 from django.utils import timezone
 
-from newsletter.digest.schedule import chunks, deliveries_plan
-from newsletter.digest.send import ChunkOutcome, deliveries_send
+from newsletter.digest.schedule import addresses_q, chunks, deliveries_plan
+from newsletter.digest.send import ChunkOutcome, deliveries_send, pending_take
 from newsletter.models import Delivery, Edition
 from subscribers.models import Subscriber
 from subscribers.suppression import is_suppressed
@@ -25,6 +32,7 @@ from subscribers.suppression import is_suppressed
 class RunReport:
     edition: Edition | None
     planned: int = 0
+    resumed: int = 0  # pending from before this run
     outcome: ChunkOutcome = field(default_factory=ChunkOutcome)
     reason: str = ""  # why nothing was planned
     failures: Counter = field(default_factory=Counter)  # reason -> count
@@ -39,6 +47,10 @@ class RunReport:
             f"edition {self.edition.date:%Y-%m-%d}: sent {len(o.sent)}, skipped {len(o.skipped)}, "
             f"failed {len(o.failed)}"
         )
+        if self.resumed:
+            line = f"resumed {self.resumed} pending from before; " + line
+        if o.uncertain:
+            line += f", uncertain {len(o.uncertain)} (no answer: the sweep asks the provider)"
         if o.busy:
             line += f", left to other workers {len(o.busy)}"
         if self.left_pending:
@@ -64,6 +76,16 @@ def why_not_due(*, email: str, edition: Edition) -> str:
     return f"{email} is not due yet (their hour or day has not come; use --now)"
 
 
+def _resume(*, edition: Edition, emails: list[str] | None, planned: list[int]) -> list[int]:
+    """The edition's pending Deliveries this run did not plan (of these
+    readers only, with ``emails``)."""
+    rows = Delivery.objects.filter(edition=edition)
+    if emails:
+        rows = rows.filter(addresses_q(emails, path="subscriber__email"))
+    mine = set(planned)
+    return [pk for pk in pending_take(deliveries=rows, now=timezone.now()) if pk not in mine]
+
+
 def digests_run(
     *,
     edition_date: date | None = None,
@@ -78,9 +100,11 @@ def digests_run(
     report = RunReport(edition=plan.edition, planned=len(plan.delivery_ids), reason=plan.reason)
     if plan.edition is None:
         return report
-    if not plan.delivery_ids and emails:
+    resumed = _resume(edition=plan.edition, emails=emails, planned=plan.delivery_ids)
+    report.resumed = len(resumed)
+    if not plan.delivery_ids and not resumed and emails:
         report.reason = "; ".join(why_not_due(email=e, edition=plan.edition) for e in emails)
-    pending = list(plan.delivery_ids)
+    pending = sorted([*plan.delivery_ids, *resumed])
     total = len(pending)
     finished = 0
     idle_rounds = 0
@@ -92,9 +116,11 @@ def digests_run(
             report.outcome.sent += outcome.sent
             report.outcome.skipped += outcome.skipped
             report.outcome.failed += outcome.failed
+            report.outcome.uncertain += outcome.uncertain
             report.outcome.busy += outcome.busy
             deferred.update(outcome.deferred)
-            finished += len(outcome.sent) + len(outcome.skipped) + len(outcome.failed) + len(outcome.busy)
+            finished += (len(outcome.sent) + len(outcome.skipped) + len(outcome.failed)
+                         + len(outcome.uncertain) + len(outcome.busy))
             if progress:
                 progress(finished, total)
         pending = sorted(deferred)

@@ -101,6 +101,14 @@ def _eligible():
     return Subscriber.objects.filter(status=Subscriber.Status.ACTIVE, paused=False)
 
 
+def addresses_q(emails: list[str], *, path: str = "email") -> Q:
+    """Any of these addresses, as typed (case and spaces aside), at ``path``."""
+    address = Q()
+    for email in emails:
+        address |= Q(**{f"{path}__iexact": email.strip()})
+    return address
+
+
 def readers_due(
     *, now: datetime, edition: Edition, emails: list[str] | None = None, ignore_schedule: bool = False
 ) -> list[tuple[int, str, datetime]]:
@@ -109,10 +117,7 @@ def readers_due(
     has_this_edition = Delivery.objects.filter(subscriber=OuterRef("pk"), edition=edition)
     base = _eligible().filter(~Exists(has_this_edition))
     if emails:
-        address = Q()
-        for email in emails:
-            address |= Q(email__iexact=email.strip())
-        base = base.filter(address)
+        base = base.filter(addresses_q(emails))
     due: list[tuple[int, str, datetime]] = []
     if ignore_schedule:
         due = [(pk, email, now) for pk, email in base.values_list("pk", "email").order_by("pk")]
@@ -213,20 +218,21 @@ def deliveries_insert(*, edition: Edition, due: list[tuple[int, str, datetime]])
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     columns = (
         f"INSERT INTO {table} (subscriber_id, edition_id, due_at, status, reason, attempts, "
-        "provider_message_id, error, paper_ids, for_you_count, created_at, updated_at) "
+        "provider_message_id, error, paper_ids, for_you_count, reconciled, reconcile_note, "
+        "created_at, updated_at) "
     )
     conflict = " ON CONFLICT (subscriber_id, edition_id) DO NOTHING RETURNING id"
     if connection.vendor == "postgresql":
         # Two array parameters instead of a dozen per row: building and
         # parsing that many placeholders was most of planning's CPU.
         sql = (
-            f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, %s, %s "  # noqa: S608
+            f"{columns}SELECT u.s, %s, u.d, %s, '', 0, '', '', '[]', 0, '', '', %s, %s "  # noqa: S608
             "FROM unnest(%s::bigint[], %s::timestamptz[]) AS u(s, d)" + conflict
         )
         params = [edition.pk, Delivery.Status.PENDING, now, now,
                   [pk for pk, _, _ in due], [due_at for _, _, due_at in due]]
     else:
-        row = "(%s, %s, %s, %s, '', 0, '', '', '[]', 0, %s, %s)"
+        row = "(%s, %s, %s, %s, '', 0, '', '', '[]', 0, '', '', %s, %s)"
         sql = f"{columns}VALUES {', '.join([row] * len(due))}{conflict}"
         adapt = connection.ops.adapt_datetimefield_value
         pending = Delivery.Status.PENDING

@@ -11,8 +11,10 @@ per sending thread.) Accepted -> sent, with the provider's message id; what
 a failure means (retry later, refused, failed) is in ``failures``.
 
 A worker killed between claim and answer leaves the row ``sending``;
-``stale_deliveries_settle`` ends it ``failed`` / ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
-(it may have gone out, so it is never sent again).
+``stale_deliveries_settle`` ends it ``interrupted`` after DIGEST_SENDING_TIMEOUT_SECONDS
+(it may have gone out, so it is never simply sent again: where the provider
+can be searched it waits ``uncertain`` for a lookup, see ``reconcile``; else
+it ends ``failed``).
 """
 
 from __future__ import annotations
@@ -29,9 +31,10 @@ from django.utils import timezone
 
 from config.lib.lookups import pg_array
 from newsletter.digest.assemble import digest_assemble
-from newsletter.digest.failures import INTERRUPTED, delivery_finish
+from newsletter.digest.failures import delivery_finish
 from newsletter.digest.history import readers_history
 from newsletter.digest.pool import EditionPool, pool_get
+from newsletter.digest.reconcile import Reconciliation, deliveries_reconcile, interrupted_record
 from newsletter.digest.render import parts_get
 from newsletter.digest.schedule import weekly_first_day
 from newsletter.digest.selection import Reader, digest_select, keywords_parse, selection_frozen
@@ -53,6 +56,8 @@ class ChunkOutcome:
     sent: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    # No answer after the request left: waiting to be looked up at the provider.
+    uncertain: list[int] = field(default_factory=list)
     # Back to pending after a transient failure (or never tried because the
     # provider asked us to slow down): id -> not before.
     deferred: dict[int, datetime] = field(default_factory=dict)
@@ -63,6 +68,7 @@ class ChunkOutcome:
         self.sent += other.sent
         self.skipped += other.skipped
         self.failed += other.failed
+        self.uncertain += other.uncertain
         self.busy += other.busy
         self.deferred.update(other.deferred)
 
@@ -86,11 +92,12 @@ class Row:
     frequency: str
     keywords: str
     digest_format: str
+    reconciled: str  # "resend": this is the one send again after a lookup found nothing
 
 
 ROW_FIELDS = ("pk", "status", "attempts", "next_attempt_at", "paper_ids", "for_you_count", "edition__date",
               "subscriber_id", "subscriber__email", "subscriber__status", "subscriber__paused",
-              "subscriber__frequency", "subscriber__keywords", "subscriber__digest_format")
+              "subscriber__frequency", "subscriber__keywords", "subscriber__digest_format", "reconciled")
 
 
 @dataclass(slots=True)
@@ -263,31 +270,38 @@ def deliveries_send(*, delivery_ids: list[int]) -> ChunkOutcome:
 class Settled:
     interrupted: int = 0
     requeued: list[int] = field(default_factory=list)  # for the caller to enqueue again
+    reconciled: Reconciliation = field(default_factory=Reconciliation)
+
+
+def pending_take(*, deliveries, now: datetime, limit: int = SWEEP_LIMIT) -> list[int]:
+    """The pending rows among ``deliveries`` (a Delivery queryset), by id,
+    touched so that the sweep leaves them alone for another
+    DIGEST_PENDING_REQUEUE_SECONDS: the sweep's requeue and ``send_digests``
+    take work the same way. Sending each one still needs its own claim
+    (pending -> sending), so two takers never send a digest twice."""
+    ids = list(deliveries.filter(status=S.PENDING).order_by("pk").values_list("pk", flat=True)[:limit])
+    for start in range(0, len(ids), 1000):
+        Delivery.objects.filter(pk__any_of=ids[start : start + 1000], status=S.PENDING).update(updated_at=now)
+    return ids
 
 
 def stale_deliveries_settle(*, now: datetime | None = None) -> Settled:
-    """End stale ``sending`` rows as failed/interrupted (their worker died
-    between claim and answer: the message may have gone out, so it is never
-    sent again), and return pending rows whose task was lost so the caller
-    enqueues them again (the ``deliveries_sweep`` task does). Idempotent."""
+    """End stale ``sending`` rows as interrupted (their worker died between
+    claim and answer: the message may have gone out, so it is never simply
+    sent again; see ``reconcile.interrupted_record``), and return pending
+    rows whose task was lost so the caller enqueues them again (the
+    ``deliveries_sweep`` task does), with the unanswered sends a lookup
+    found missing (``reconcile``). Idempotent; safe to run twice at once."""
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.DIGEST_SENDING_TIMEOUT_SECONDS)
-    interrupted = Delivery.objects.filter(status=S.SENDING, claimed_at__lt=stale).update(
-        status=S.FAILED, reason=INTERRUPTED,
-        error="claimed for sending but no answer was recorded; it may or may not have been delivered",
-        updated_at=now,
-    )
+    interrupted = interrupted_record(stale=stale, now=now)
+    reconciled = deliveries_reconcile(now=now)
     lost = now - timedelta(seconds=settings.DIGEST_PENDING_REQUEUE_SECONDS)
-    requeue = list(
-        Delivery.objects.filter(status=S.PENDING, updated_at__lt=lost)
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .order_by("pk")
-        .values_list("pk", flat=True)[:SWEEP_LIMIT]
+    requeue = pending_take(
+        deliveries=Delivery.objects.filter(updated_at__lt=lost)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)),
+        now=now,
     )
-    for start in range(0, len(requeue), 1000):
-        # Touch them so the next sweep does not enqueue them again.
-        batch = requeue[start : start + 1000]
-        Delivery.objects.filter(pk__any_of=batch, status=S.PENDING).update(updated_at=now)
     if interrupted or requeue:
         log.warning("sweep: %s interrupted, %s re-enqueued", interrupted, len(requeue))
-    return Settled(interrupted=interrupted, requeued=requeue)
+    return Settled(interrupted=interrupted, requeued=[*requeue, *reconciled.resend], reconciled=reconciled)

@@ -66,6 +66,7 @@ from newsletter.digest.failures import (
     retry_delay,
 )
 from newsletter.digest.ratelimit import send_limiter_get
+from newsletter.digest.reconcile import unanswered_record
 from newsletter.models import Delivery
 
 log = logging.getLogger(__name__)
@@ -222,19 +223,19 @@ def _claim_statement(selections: dict[int, tuple[list[str], int]], now: datetime
 
 def _sent_statement(accepted: dict[int, str]) -> tuple[str, list]:
     """Every accepted message of a batch -> sent, with its message id. A very
-    slow answer may have let the sweep end the row as interrupted meanwhile;
-    the provider did accept it, so it is recorded as sent."""
+    slow answer may have let the sweep end the row as interrupted (or
+    uncertain) meanwhile; the provider did accept it, so it is recorded as sent."""
     table = db.ops.quote_name(Delivery._meta.db_table)
     stamp = db.ops.adapt_datetimefield_value(timezone.now())
     with_v, source, params = _values_source(list(accepted.items()), columns={"id": "bigint", "mid": "text"})
-    in_state = f"{table}.status = %s OR ({table}.status = %s AND {table}.reason = %s)"
+    in_state = f"{table}.status IN (%s, %s) OR ({table}.status = %s AND {table}.reason = %s)"
     sql = (
         f"{with_v}UPDATE {table} SET status = %s, provider_message_id = v.mid, "  # noqa: S608
         "sent_at = %s, reason = '', error = '', next_attempt_at = NULL, updated_at = %s "
         f"FROM {source} WHERE {table}.id = v.id AND {BY_KEY_ONLY.format(in_state)}"
     )
     head, tail = (params, []) if with_v else ([], params)
-    return sql, [*head, S.SENT, stamp, stamp, *tail, S.SENDING, S.FAILED, INTERRUPTED]
+    return sql, [*head, S.SENT, stamp, stamp, *tail, S.SENDING, S.UNCERTAIN, S.FAILED, INTERRUPTED]
 
 
 def _message_ids(attempts: list[Attempt]) -> dict[int, str]:
@@ -416,6 +417,11 @@ class Window:
             row = attempt.item.row
             if attempt.not_tried:
                 self.untried.append(row.pk)
+            elif attempt.verdict is not None and attempt.verdict.unanswered:
+                status = unanswered_record(row=row, reason=attempt.verdict.reason,
+                                           error=f"{attempt.verdict.reason}\n{attempt.exc}")
+                if status:
+                    (self.outcome.uncertain if status == S.UNCERTAIN else self.outcome.failed).append(row.pk)
             elif attempt.exc is not None:
                 stop = failure_record(row=row, verdict=attempt.verdict, exc=attempt.exc,
                                       attempts=row.attempts + 1, outcome=self.outcome)

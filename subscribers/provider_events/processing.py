@@ -26,6 +26,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.security import redact
+from newsletter.digest.reconcile import delivery_settle_by_event
 from newsletter.models import Delivery
 from subscribers.addresses import email_key
 from subscribers.models import ProviderEvent, Subscriber, Suppression, email_hash
@@ -278,9 +279,24 @@ def _soft_bounces(event: ProviderEvent) -> int:
     return counts["messages"] + counts["unnamed"]
 
 
+def _settled(event: ProviderEvent) -> str:
+    """Any event about a Delivery whose send got no answer shows the provider
+    had it: the Delivery is sent (see newsletter.digest.reconcile)."""
+    if event.delivery is None or not delivery_settle_by_event(
+        delivery_id=event.delivery.pk, message_id=event.message_id, at=event.occurred_at,
+        what=f"a {event.provider} {event.event_type} event",
+    ):
+        return ""
+    return f"delivery #{event.delivery.pk} settled as sent (the provider had it); "
+
+
 def _apply(event: ProviderEvent) -> str:
     event.delivery = _delivery_for(event)
-    event.subscriber = subscriber = _reader_for(event, event.delivery)
+    return _settled(event) + _verdict(event)
+
+
+def _verdict(event: ProviderEvent) -> str:
+    subscriber = event.subscriber = _reader_for(event, event.delivery)
     on = f" on delivery #{event.delivery.pk}" if event.delivery else ""
     if event.kind in {Kind.DELIVERED, Kind.OPENED, Kind.CLICKED, Kind.DEFERRED, Kind.OTHER}:
         return f"recorded{on}"

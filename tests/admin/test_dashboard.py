@@ -106,14 +106,15 @@ def test_the_day_by_day_table_holds_every_figure(admin_client, history):
     table = html.split('<table id="dp-daily"', 1)[1].split("</table>", 1)[0]
     headings = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', table)
     assert headings == ["Day", "Active readers", "New confirmations", "Unsubscribes", "Emails sent",
-                        "Hard bounces", "Bounce rate", "Complaints", "Complaint rate"]
+                        "Unanswered sends settled", "Hard bounces", "Bounce rate", "Complaints",
+                        "Complaint rate"]
     def day_row(day: str) -> str:
         cells = rf'<th scope="row"><time datetime="{day}">{day}</time></th>(.*?)</tr>'
         return re.search(cells, table).group(1)
 
     row = day_row("2025-08-09")
-    assert re.findall(r'<td class="dp-num">([^<]*)</td>', row) == ["5", "3", "0", "4", "1", "25.00%", "0",
-                                                                   "0.00%"]
+    assert re.findall(r'<td class="dp-num">([^<]*)</td>', row) == ["5", "3", "0", "4", "0", "1", "25.00%",
+                                                                   "0", "0.00%"]
     tenth = day_row("2025-08-10")
     assert re.findall(r'<td class="dp-num">([^<]*)</td>', tenth)[-4:] == ["0", "–", "1", "–"]
 
@@ -150,3 +151,22 @@ def test_top_papers_of_the_last_edition_by_clicks(admin_client):
     section = html.split('id="dp-top-clicked"', 1)[1]
     assert section.index("Clicked most") < section.index("Clicked once")
     assert "Never clicked" not in section
+
+
+def test_unanswered_sends_settled_with_the_provider_are_counted_per_day(admin_client):
+    edition = edition_make(date(2025, 8, 9))
+    ways = ["lookup", "event", "resend", ""]
+    for n, way in enumerate(ways):
+        delivery_make(reader=reader_make(f"reader{n}@example.org"), edition=edition, sent_at=at(9, 7),
+                      reconciled=way)
+    # Sent once more on the 10th; one still waiting for the provider.
+    delivery_make(reader=reader_make("late@example.org"), edition=edition, sent_at=at(10, 7),
+                  reconciled="resend")
+    delivery_make(reader=reader_make("open@example.org"), edition=edition, status="uncertain",
+                  reason="interrupted")
+    days = {d.day: d for d in dashboard.dashboard_stats(today=TODAY).days}
+    assert (days[date(2025, 8, 9)].reconciled, days[TODAY].reconciled) == (3, 1)
+    assert (days[date(2025, 8, 9)].sent, days[TODAY].sent) == (4, 1)
+    with time_machine.travel(at(10, 12)):
+        html = admin_client.get("/admin/dashboard/").content.decode()
+    assert "Unanswered sends settled" in html

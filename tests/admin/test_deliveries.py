@@ -61,3 +61,23 @@ def test_deliveries_are_read_only(admin_client, deliveries):
     assert admin_client.post(delete).status_code == 403
     assert Delivery.objects.count() == 4
     assert 'value="delete_selected"' not in admin_client.get(LIST).content.decode()
+
+
+def test_list_filters_reconciled_deliveries_and_shows_how_each_was_settled(admin_client):
+    edition = edition_make()
+    rows = {
+        way or "plain": delivery_make(reader=reader_make(f"{way or 'plain'}@example.org"), edition=edition,
+                                      reconciled=way, reconcile_note=f"ambiguous: ReadTimeout; {way} note")
+        for way in ("lookup", "event", "resend", "")
+    }
+    waiting = delivery_make(reader=reader_make("waiting@example.org"), edition=edition, status="uncertain",
+                            reason="interrupted", reconcile_note="interrupted; to be looked up")
+    assert set(listed(admin_client.get(LIST, {"reconciled": "any"}))) == {
+        rows["lookup"].pk, rows["event"].pk, rows["resend"].pk}
+    assert listed(admin_client.get(LIST, {"reconciled": "resend"})) == [rows["resend"].pk]
+    assert listed(admin_client.get(LIST, {"status__exact": "uncertain"})) == [waiting.pk]
+    html = admin_client.get(LIST).content.decode()
+    for label in ("found at the provider", "named by a provider event", "not at the provider: sent again",
+                  "asking the provider"):
+        assert label in html
+    assert 'title="ambiguous: ReadTimeout; lookup note"' in html

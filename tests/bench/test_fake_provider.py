@@ -122,3 +122,45 @@ def test_runs_as_its_own_process_with_latency_and_http_control(start_service):
     [accepted] = requests.get(f"{url}_fake/messages", timeout=5).json()
     assert accepted["to"] == "a@example.org"
     assert requests.get(f"{url}_fake/stats", timeout=5).json()["accepted"] == 1
+
+
+def search(fake, token=None, **params):
+    params = {"count": 50, "offset": 0, **params}
+    headers = {"X-Postmark-Server-Token": token or fake.token, "Accept": "application/json"}
+    return requests.get(f"{fake.url}messages/outbound", params=params, timeout=5, headers=headers)
+
+
+def test_message_search_finds_accepted_messages_by_recipient_stream_and_metadata_once_indexed():
+    with FakePostmark() as fake:
+        fake.index_delay = 0.3
+        for to, delivery_id in (("a@example.org", "1"), ("b@example.org", "2"), ("a@example.org", "3")):
+            email = message(to)
+            email.metadata = {"delivery_id": delivery_id}
+            backend(fake).send_messages([email])
+        # Not yet visible: Postmark's search lags behind what it accepted.
+        assert search(fake, recipient="a@example.org").json() == {"TotalCount": 0, "Messages": []}
+        wait_for(lambda: search(fake).json()["TotalCount"] == 3, timeout=5, what="the search to see them")
+        by_recipient = search(fake, recipient="A@example.org").json()
+        assert by_recipient["TotalCount"] == 2
+        assert [m["Metadata"]["delivery_id"] for m in by_recipient["Messages"]] == ["3", "1"]  # newest first
+        [found] = search(fake, recipient="a@example.org", messagestream="broadcast",
+                         metadata_delivery_id="1").json()["Messages"]
+        accepted = next(m for m in fake.accepted() if m.metadata["delivery_id"] == "1")
+        assert found["MessageID"] == accepted.message_id and found["Recipients"] == ["a@example.org"]
+        assert found["ReceivedAt"].startswith("20") and found["Tag"] == "digest"
+        assert search(fake, metadata_delivery_id="4").json()["TotalCount"] == 0
+        assert search(fake, messagestream="outbound").json()["TotalCount"] == 0
+        before = fake.stats.searches
+        assert len(search(fake, count=1, offset=1).json()["Messages"]) == 1
+        assert fake.stats.searches == before + 1
+
+
+def test_message_search_refuses_a_bad_token_or_page_and_fails_on_demand():
+    with FakePostmark() as fake:
+        assert search(fake, token="wrong").status_code == 401
+        assert search(fake, count=501).status_code == 422
+        assert requests.get(f"{fake.url}messages/outbound", timeout=5,
+                            headers={"X-Postmark-Server-Token": fake.token}).status_code == 422
+        fake.fault(None, "search-500")
+        assert search(fake).status_code == 500
+        assert search(fake).status_code == 200

@@ -37,6 +37,11 @@ class Figures:
     failed: dict[str, int] = field(default_factory=dict)
     interrupted: int = 0
     in_flight_bound: int = 0
+    # Sends that got no answer, settled with the provider (its message search):
+    # found there, named by one of its events, or not there and sent once more.
+    settled: dict[str, int] = field(default_factory=dict)
+    # Readers without a digest because the one send again got no answer either.
+    lost_second_send: int = 0
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
 
@@ -44,7 +49,8 @@ class Figures:
         return (f"{self.fault}: readers {self.readers}, faults {self.faults_injected}, "
                 f"expected {self.expected}, delivered {self.delivered}, duplicates {self.duplicates}, "
                 f"failed {self.failed}, interrupted {self.interrupted} "
-                f"(in flight at most {self.in_flight_bound}), {self.seconds:.0f}s")
+                f"(in flight at most {self.in_flight_bound}), settled {self.settled}, "
+                f"lost after a second unanswered send {self.lost_second_send}, {self.seconds:.0f}s")
 
 
 class Chaos:
@@ -85,11 +91,14 @@ class Chaos:
             # Recovery settings for the test: a broker that gives unacked
             # tasks back soon, a beat that plans and sweeps every 10 s, a sweep
             # that ends silent sends after 15 s and re-enqueues lost ones after
-            # 20 s (longer for a big run, whose queue is minutes deep).
+            # 20 s (longer for a big run, whose queue is minutes deep); a send
+            # that got no answer is looked up at the provider 5 s after it
+            # was made (the fake's search lags 1 s behind what it accepted).
             "CELERY_VISIBILITY_TIMEOUT": "30",
             "DIGEST_SCHEDULE_EVERY_SECONDS": "10",
             "DIGEST_SENDING_TIMEOUT_SECONDS": "15",
             "DIGEST_PENDING_REQUEUE_SECONDS": os.environ.get("CHAOS_REQUEUE_SECONDS", "20"),
+            "DIGEST_RECONCILE_AFTER_SECONDS": "5",
             "DIGEST_CHUNK_SIZE": "50",
             "DIGEST_RETRY_BASE_SECONDS": "1",
             "DIGEST_RETRY_MAX_SECONDS": "4",
@@ -101,7 +110,7 @@ class Chaos:
             "provider",
             [sys.executable, "-m", "bench.fake_provider", "--port", str(self.provider_port), "--token", TOKEN,
              "--latency-ms", "2", "--log", str(self.provider_log), "--fault-rate", str(fault_rate),
-             "--stall-seconds", "3", "--seed", str(seed)],
+             "--stall-seconds", "3", "--seed", str(seed), "--index-delay-seconds", "1"],
         )
         deadline = time.monotonic() + 20
         while not port_open("127.0.0.1", self.provider_port):
@@ -180,18 +189,20 @@ class Chaos:
             time.sleep(0.2)
 
     def wait_done(self, *, timeout: float) -> None:
-        """Until every reader has a Delivery and none is pending or sending."""
+        """Until every reader has a Delivery and none is pending, sending or
+        uncertain (waiting to be looked up at the provider)."""
         deadline = time.monotonic() + timeout
         while True:
             rows, open_ = self.query(
-                "SELECT count(*), count(*) FILTER (WHERE status IN ('pending', 'sending')) "
+                "SELECT count(*), count(*) FILTER (WHERE status IN ('pending', 'sending', 'uncertain')) "
                 "FROM newsletter_delivery"
             )[0]
             if rows >= self.readers and not open_:
                 return
             self._check_alive()
             assert time.monotonic() < deadline, (
-                f"not done after {timeout}s: {rows} deliveries, {open_} pending or sending\n{self.tails()}"
+                f"not done after {timeout}s: {rows} deliveries, {open_} pending, sending or uncertain\n"
+                f"{self.tails()}"
             )
             time.sleep(0.5)
 
@@ -215,11 +226,14 @@ class Chaos:
         figures.duplicates = sum(n - 1 for n in per_reader.values())
         ids = {m["to"]: m["message_id"] for m in accepted}
         rows = self.query(
-            "SELECT s.email, d.status, d.reason, d.provider_message_id FROM newsletter_delivery d "
-            "JOIN subscribers_subscriber s ON s.id = d.subscriber_id"
+            "SELECT s.email, d.status, d.reason, d.provider_message_id, d.reconciled, d.reconcile_note "
+            "FROM newsletter_delivery d JOIN subscribers_subscriber s ON s.id = d.subscriber_id"
         )
         figures.failed = dict(Counter(_reason_kind(r[2]) for r in rows if r[1] == "failed"))
-        figures.interrupted = sum(1 for r in rows if r[1] == "failed" and r[2] == "interrupted")
+        # Interrupted: ended so, or settled with the provider after it.
+        figures.interrupted = sum(1 for r in rows if (r[1] == "failed" and r[2] == "interrupted")
+                                  or r[5].startswith("interrupted"))
+        figures.settled = dict(Counter(r[4] for r in rows if r[4] and r[1] == "sent"))
         problems = figures.problems
         by_email = Counter(r[0] for r in rows)
         if len(by_email) != self.readers or max(by_email.values(), default=0) > 1:
@@ -229,6 +243,14 @@ class Chaos:
             dup = [e for e, n in per_reader.items() if n > 1]
             problems.append(f"{figures.duplicates} duplicate emails, e.g. {dup[:5]}")
         silent = [r[0] for r in rows if r[0] not in per_reader and not (r[1] == "failed" and r[2])]
+        # Postmark can be searched, so an unanswered send is settled: the only
+        # reader left without a digest is one whose send again got no answer
+        # either (never a third attempt).
+        unsettled = [r[0] for r in rows if r[0] not in per_reader and r[1] == "failed" and r[4] != "resend"]
+        figures.lost_second_send = sum(1 for r in rows if r[0] not in per_reader and r[4] == "resend")
+        if unsettled:
+            problems.append(f"{len(unsettled)} readers got nothing though the provider could be asked: "
+                            f"{unsettled[:5]}")
         if silent:
             problems.append(f"{len(silent)} readers got nothing and have no failed Delivery with a reason: "
                             f"{silent[:5]} ({Counter(r[1] for r in rows if r[0] in set(silent))})")

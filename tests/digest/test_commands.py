@@ -1,6 +1,6 @@
 """send_digests and preview_digest as an operator runs them."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
@@ -9,6 +9,8 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 
 from bench.fake_provider import FakePostmark
+from newsletter.digest.schedule import deliveries_plan
+from newsletter.digest.send import pending_take, stale_deliveries_settle
 from newsletter.models import Delivery, Paper
 from tests.conftest import free_port
 from tests.digest_support import use_fake_postmark
@@ -112,3 +114,49 @@ def test_send_digests_stops_when_the_mail_server_stays_down_and_leaves_digests_p
         out, _ = run("send_digests", "--now")
     assert "sent 0, skipped 0, failed 0, still pending 1 (no progress; workers will retry)" in out
     assert Delivery.objects.get().status == "pending"
+
+
+def test_send_digests_again_after_a_crash_sends_what_is_still_pending_and_says_so():
+    # A first run planned everyone, sent one digest and died with one in
+    # flight: the second run sends the pending ones, never the one in flight.
+    edition_small()
+    for name in ("sent", "flight", "p1", "p2"):
+        reader_make(f"{name}@example.org", topics=("quantization-compression",))
+    with time_machine.travel(NOON, tick=False):
+        run("send_digests", "--now", "--email", "sent@example.org")
+        planned = deliveries_plan(now=NOON, ignore_schedule=True)
+        in_flight = Delivery.objects.filter(subscriber__email="flight@example.org")
+        in_flight.update(status="sending", claimed_at=NOON)
+        mail.outbox.clear()
+        out, _ = run("send_digests", "--now")
+    assert len(planned.delivery_ids) == 3
+    assert sorted(m.to[0] for m in mail.outbox) == ["p1@example.org", "p2@example.org"]
+    assert "resumed 2 pending from before; edition 2025-07-10: sent 2, skipped 0, failed 0" in out
+    assert dict(Delivery.objects.values_list("subscriber__email", "status")) == {
+        "sent@example.org": "sent", "flight@example.org": "sending", "p1@example.org": "sent",
+        "p2@example.org": "sent"}
+
+
+def test_send_digests_for_one_address_resumes_only_that_readers_digest():
+    edition_small()
+    for name in ("a", "b"):
+        reader_make(f"{name}@example.org", topics=("quantization-compression",))
+    with time_machine.travel(NOON, tick=False):
+        deliveries_plan(now=NOON, ignore_schedule=True)
+        out, _ = run("send_digests", "--now", "--email", "B@example.org")
+    assert [m.to for m in mail.outbox] == [["b@example.org"]]
+    assert "resumed 1 pending from before" in out
+    assert Delivery.objects.get(subscriber__email="a@example.org").status == "pending"
+
+
+def test_send_digests_and_the_sweep_take_pending_digests_the_same_way():
+    # The command touched what it took: the sweep does not enqueue it again
+    # for another DIGEST_PENDING_REQUEUE_SECONDS (and the reverse).
+    edition_small()
+    reader_make("a@example.org", topics=("quantization-compression",))
+    with time_machine.travel(NOON, tick=False):
+        [pk] = deliveries_plan(now=NOON, ignore_schedule=True).delivery_ids
+    later = NOON + timedelta(hours=1)
+    with time_machine.travel(later, tick=False):
+        assert pending_take(deliveries=Delivery.objects.all(), now=later) == [pk]
+        assert stale_deliveries_settle(now=later).requeued == []
