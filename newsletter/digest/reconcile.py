@@ -78,6 +78,8 @@ class PostmarkLookup:
             get_anymail_setting("api_url", esp_name="postmark", default="https://api.postmarkapp.com/"),
             "messages/outbound",
         )
+        # One sweep asks up to RECONCILE_LIMIT times: one kept-alive connection, not a handshake each.
+        self.session = requests.Session()
 
     def find(self, *, delivery_id: int, email: str) -> Lookup:
         params = {
@@ -86,7 +88,8 @@ class PostmarkLookup:
         }
         headers = {"Accept": "application/json", "X-Postmark-Server-Token": self.token}
         try:
-            answer = requests.get(self.url, params=params, headers=headers, timeout=settings.EMAIL_TIMEOUT)
+            answer = self.session.get(self.url, params=params, headers=headers,
+                                      timeout=settings.EMAIL_TIMEOUT)
         except requests.RequestException as exc:
             return Lookup("unsure", detail=f"search failed: {exc.__class__.__name__}", stop=True)
         if answer.status_code != 200:
